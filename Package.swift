@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swa",
+    products: [
+        .library(name: "SWAKit", targets: ["SWAKit"]),
+        .executable(name: "swa-avg", targets: ["swa-avg"]),
+        .executable(name: "swa-inspect", targets: ["swa-inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "SWAKit",
+            dependencies: [
+                "CZstd",
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "SWACommandLine",
+            dependencies: ["SWAKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "swa-avg", dependencies: ["SWACommandLine"]),
+        .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),
+        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit"], resources: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["SWAKit"]),
+    ]
+)

@@ -1,0 +1,5 @@
+#ifndef SWA_CZSTD_SHIM_H
+#define SWA_CZSTD_SHIM_H
+// ZSTD_STATIC_LINKING_ONLY is not defined: only libzstd's stable API is used.
+#include <zstd.h>
+#endif

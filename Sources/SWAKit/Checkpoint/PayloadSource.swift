@@ -1,0 +1,102 @@
+import CZstd
+
+/// The uncompressed bytes of a checkpoint file, read front to back.
+protocol PayloadSource: AnyObject {
+    /// Fills `buffer` from the stream; returns fewer bytes than asked only at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Independent zstd frames completed so far (0 for a plain file).
+    var framesDecoded: Int { get }
+}
+
+// MARK: - Plain safetensors
+
+/// A plain `.safetensors` file: the bytes are the payload.
+final class PlainPayloadSource: PayloadSource {
+    private let file: InputFile
+    private var pending: [UInt8]
+
+    init(file: InputFile, alreadyRead prefix: [UInt8]) {
+        self.file = file
+        self.pending = prefix
+    }
+
+    var framesDecoded: Int { 0 }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        if !pending.isEmpty {
+            filled = min(pending.count, buffer.count)
+            buffer.copyBytes(from: pending[..<filled])
+            pending.removeFirst(filled)
+        }
+        return filled + (try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])))
+    }
+}
+
+// MARK: - zstd stream
+
+/// Decompresses any valid zstd stream with `ZSTD_decompressStream`: one or many frames,
+/// with or without content size or checksum, skippable frames skipped.
+///
+/// Memory is one input chunk (`ZSTD_DStreamInSize`, about 128 KiB) plus libzstd's window,
+/// never the file. Checksums are verified by libzstd whenever a frame carries one.
+final class ZstdPayloadSource: PayloadSource {
+    private let file: InputFile
+    private let context: OpaquePointer
+    private let inputStorage: UnsafeMutableRawBufferPointer
+    private var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+    private var fileExhausted = false
+    /// The last `ZSTD_decompressStream` result: 0 exactly when the stream stands between frames.
+    private var lastHint = 0
+    private(set) var framesDecoded = 0
+
+    init(file: InputFile, alreadyRead prefix: [UInt8]) throws {
+        self.file = file
+        guard let context = ZSTD_createDCtx() else { throw SWAError(file: file.path, "zstd: cannot allocate a decompression context") }
+        self.context = context
+        let capacity = max(ZSTD_DStreamInSize(), prefix.count)
+        inputStorage = .allocate(byteCount: capacity, alignment: 16)
+        inputStorage.copyBytes(from: prefix)
+        input = ZSTD_inBuffer(src: UnsafeRawPointer(inputStorage.baseAddress), size: prefix.count, pos: 0)
+    }
+
+    deinit {
+        ZSTD_freeDCtx(context)
+        inputStorage.deallocate()
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var output = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+        while output.pos < output.size {
+            if input.pos == input.size, !fileExhausted { try refill() }
+            let inputExhausted = input.pos == input.size && fileExhausted
+            if inputExhausted, lastHint == 0 { break }
+            let producedBefore = output.pos
+            let hint = ZSTD_decompressStream(context, &output, &input)
+            if ZSTD_isError(hint) != 0 { throw describe(ZstdError(code: hint)) }
+            if hint == 0 { framesDecoded += 1 }
+            lastHint = hint
+            if inputExhausted, hint != 0, output.pos == producedBefore {
+                throw SWAError(file: file.path, "truncated zstd stream: the file ends inside a frame")
+            }
+        }
+        return output.pos
+    }
+
+    private func refill() throws {
+        let count = try file.read(into: inputStorage)
+        if count == 0 { fileExhausted = true }
+        input = ZSTD_inBuffer(src: UnsafeRawPointer(inputStorage.baseAddress), size: count, pos: 0)
+    }
+
+    private func describe(_ error: ZstdError) -> SWAError {
+        let text = error.name
+        if text.lowercased().contains("checksum") {
+            return SWAError(file: file.path, "corrupt zstd stream: frame checksum does not match its content (\(text))")
+        }
+        if text.lowercased().contains("memory") || text.lowercased().contains("window") {
+            return SWAError(file: file.path, "zstd frame needs a window larger than 128 MiB (\(text)); recompress it without --long")
+        }
+        return SWAError(file: file.path, "corrupt zstd stream: \(text)")
+    }
+}
