@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SWAKit
+
+/// Exit statuses of every tool (DESIGN §4).
+public enum ToolExit {
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 2
+}
+
+extension ParsableCommand {
+    /// Parses the command line and runs, mapping outcomes to DESIGN §4's exit statuses:
+    /// 0 success, 1 failure of the work (one line on stderr naming file and tensor),
+    /// 2 bad usage (the parser's message and a pointer to `--help`).
+    public static func runAsTool() {
+        let name = configuration.commandName ?? "swa"
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as SWAError {
+            printError("\(name): \(error)")
+            Foundation.exit(ToolExit.failure)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            printError("\(name): \(fullMessage(for: error))")
+            printError("Run '\(name) --help' for usage.")
+            Foundation.exit(ToolExit.usage)
+        }
+    }
+}
+
+/// Writes one line to standard error.
+public func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Whether standard error is a terminal (progress bars are drawn only there).
+public var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+/// Prints `value` as pretty JSON with snake_case keys on standard output.
+public func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let data = try encoder.encode(value)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// `84.2 KB`, `1.5 GB`: decimal units, as `ls -h --si` prints them.
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000, unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// `22,074`: thousands separated for reading.
+public func formatCount(_ count: Int) -> String {
+    let digits = String(count)
+    var out = ""
+    for (index, character) in digits.reversed().enumerated() {
+        if index > 0, index % 3 == 0 { out.append(",") }
+        out.append(character)
+    }
+    return String(out.reversed())
+}

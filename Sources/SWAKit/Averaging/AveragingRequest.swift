@@ -1,0 +1,87 @@
+import Foundation
+
+/// Everything `swa-avg` needs to write one averaged checkpoint.
+public struct AveragingRequest: Sendable {
+    /// Checkpoints to combine, in training order (already selected).
+    public var inputs: [CheckpointEntry]
+    public var method: AveragingMethod
+    public var buffers: BufferPolicy
+    public var outputDType: OutputDType
+    /// Output path; written atomically.
+    public var destination: String
+    /// Replace an existing output (`--force`).
+    public var overwrite: Bool
+    /// Threads for decompression and accumulation; the result does not depend on it.
+    public var threads: Int
+    /// Bytes of read buffers shared by all inputs; bounds memory whatever the model size.
+    public var chunkBudget: Int
+
+    public init(inputs: [CheckpointEntry], method: AveragingMethod, buffers: BufferPolicy = .average,
+                outputDType: OutputDType = .keep, destination: String, overwrite: Bool = false,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunkBudget: Int = 64 << 20) {
+        self.inputs = inputs
+        self.method = method
+        self.buffers = buffers
+        self.outputDType = outputDType
+        self.destination = destination
+        self.overwrite = overwrite
+        self.threads = max(1, threads)
+        self.chunkBudget = chunkBudget
+    }
+
+    /// Checks the method against the inputs: one weight per input, weights finite and not
+    /// negative with a positive sum, EMA decay in [0, 1].
+    public func validate() throws {
+        guard !inputs.isEmpty else { throw SWAError("nothing to average: no checkpoint selected") }
+        switch method {
+        case let .weighted(weights):
+            guard weights.count == inputs.count else {
+                throw SWAError("--weights gives \(weights.count) weights for \(inputs.count) selected checkpoints")
+            }
+            guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }), weights.reduce(0, +) > 0 else {
+                throw SWAError("--weights must be finite, not negative, and not all zero")
+            }
+        case let .ema(decay):
+            guard decay >= 0, decay <= 1 else { throw SWAError("--ema decay must lie in [0, 1], got \(decay)") }
+        }
+    }
+
+    /// The weight each input gets (EMA: the effective weight of each input in the result).
+    public var effectiveWeights: [Double] {
+        switch method {
+        case let .weighted(weights):
+            let total = weights.reduce(0, +)
+            return weights.map { $0 / total }
+        case let .ema(decay):
+            let n = inputs.count
+            return (0..<n).map { index in
+                let survival = pow(decay, Double(n - 1 - index))
+                return index == 0 ? survival : (1 - decay) * survival
+            }
+        }
+    }
+}
+
+/// What `swa-avg` did; printed by `--json` (snake_case keys).
+public struct AveragingReport: Codable, Sendable {
+    public struct Input: Codable, Sendable {
+        public var path: String
+        public var position: Double
+        /// Share of this input in the result (sums to 1).
+        public var weight: Double
+        /// SHA-256 of the file's bytes on disk; nil in a dry run.
+        public var sha256: String?
+    }
+
+    public var inputs: [Input]
+    public var positionSource: String
+    public var method: String
+    public var buffers: String
+    public var output: String
+    public var outputBytes: Int?
+    public var frames: Int?
+    /// "lockstep" (bounded memory) or "accumulator" (inputs laid out differently).
+    public var strategy: String
+    public var seconds: Double
+    public var dryRun: Bool
+}

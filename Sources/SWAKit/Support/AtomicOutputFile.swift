@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An output file that appears whole or not at all.
+///
+/// Bytes go to a temporary file in the destination's folder (so the final `rename` stays on
+/// one file system). `commit()` syncs it to disk and renames it over the destination; any
+/// other ending (an error, `discard()`, release, Ctrl-C) removes it and leaves an existing
+/// destination untouched.
+public final class AtomicOutputFile {
+    /// Where the file will appear.
+    public let destination: String
+    /// Whether an existing destination may be replaced.
+    public let overwrite: Bool
+    private let temporaryPath: String
+    private var descriptor: Int32
+    private var finished = false
+
+    /// Creates the temporary file; fails at once if `destination` exists and `overwrite` is false.
+    public init(destination: String, overwrite: Bool) throws {
+        self.destination = destination
+        self.overwrite = overwrite
+        try Self.checkDestination(destination, overwrite: overwrite)
+        (descriptor, temporaryPath) = try makeTemporaryFile(besides: destination, suffix: "swa-tmp")
+        TemporaryFileRegistry.register(temporaryPath)
+    }
+
+    deinit { discard() }
+
+    /// Appends `bytes`. The corresponding C function is `write`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try writeAll(descriptor, bytes, path: destination)
+    }
+
+    /// Syncs, closes and renames the temporary file to the destination.
+    /// The corresponding C functions are `fsync` and `rename`.
+    public func commit() throws {
+        guard !finished else { return }
+        defer { discard() }
+        guard fsync(descriptor) == 0 else { throw SWAError(file: destination, "cannot sync to disk: \(errnoDescription(errno))") }
+        guard close(descriptor) == 0 else { throw SWAError(file: destination, "cannot close: \(errnoDescription(errno))") }
+        descriptor = -1
+        try Self.checkDestination(destination, overwrite: overwrite)
+        guard rename(temporaryPath, destination) == 0 else {
+            throw SWAError(file: destination, "cannot rename the finished temporary file into place: \(errnoDescription(errno))")
+        }
+        finished = true
+        TemporaryFileRegistry.unregister(temporaryPath)
+        let folderDescriptor = open(folder(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            fsync(folderDescriptor)
+            close(folderDescriptor)
+        }
+    }
+
+    /// Removes the temporary file; the destination is left as it was.
+    public func discard() {
+        guard !finished else { return }
+        finished = true
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+        unlink(temporaryPath)
+        TemporaryFileRegistry.unregister(temporaryPath)
+    }
+
+
+    private static func checkDestination(_ destination: String, overwrite: Bool) throws {
+        var status = stat()
+        guard stat(destination, &status) == 0 else { return }
+        if (status.st_mode & S_IFMT) == S_IFDIR {
+            throw SWAError(file: destination, "is a directory; give an output file name")
+        }
+        if !overwrite {
+            throw SWAError(file: destination, "already exists; pass --force to replace it")
+        }
+    }
+}
+
+/// Writes all of `bytes` to `descriptor`, retrying short writes and interruptions.
+func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw SWAError(file: path, "write failed: \(errnoDescription(errno))")
+        }
+        offset += count
+    }
+}
+
+/// The folder part of `path` ("." for a bare file name).
+func folder(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// Creates a new hidden file `.NAME.SUFFIX-XXXXXX` in the folder of `destination`.
+/// The corresponding C function is `mkstemp`.
+func makeTemporaryFile(besides destination: String, suffix: String) throws -> (descriptor: Int32, path: String) {
+    let base = destination.split(separator: "/").last.map(String.init) ?? destination
+    var template = Array("\(folder(of: destination))/.\(base).\(suffix)-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+        throw SWAError(file: destination, "cannot create a temporary file in '\(folder(of: destination))': \(errnoDescription(errno))")
+    }
+    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return (fd, path)
+}

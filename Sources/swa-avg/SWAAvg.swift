@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import SWACommandLine
+import SWAKit
+
+@main
+struct SWAAvg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swa-avg",
+        abstract: "Average the checkpoints of one SGD run into one model (Stochastic Weight Averaging).",
+        discussion: """
+        INPUT is a checkpoint file or a directory whose files are all checkpoints (zstd-compressed \
+        or plain safetensors, told apart by their first bytes). Checkpoints are ordered by training \
+        position: swa.step metadata, else swa.epoch, else the last number in the file name. \
+        Selection flags apply in order: --start/--end, then --every, then --last.
+
+        Float tensors are averaged in Float64 as Σ wᵢ·xᵢ / Σ wᵢ and rounded once; integer tensors \
+        must agree, except BN counters (num_batches_tracked), which come from the last input. \
+        The inputs are streamed tensor by tensor, so memory stays bounded whatever their size. \
+        BN running statistics of an average are stale: run swa-bn-update next.
+
+        Examples:
+          swa-avg checkpoints/ -o swa.bin --start 161 --every 2
+          swa-avg checkpoints/ -o ema.bin --ema 0.9
+          swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3 --dtype bf16
+        """,
+        version: swaVersion)
+
+    @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints.", valueName: "input"))
+    var inputs: [String]
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the averaged checkpoint.", valueName: "file"))
+    var output: String
+
+    @OptionGroup(title: "Selection")
+    var selection: SelectionOptions
+
+    @Option(help: ArgumentHelp("Comma-separated weights, one per selected checkpoint, in training order.", valueName: "w,w,..."))
+    var weights: String?
+
+    @Option(help: ArgumentHelp("Exponential moving average e ← D·e + (1−D)·x in training order instead of the mean.", valueName: "D"))
+    var ema: Double?
+
+    @Option(help: ArgumentHelp("Dtype of averaged float tensors: keep, f32, f16 or bf16 (rounded once, to nearest even).", valueName: "dtype"))
+    var dtype: String = "keep"
+
+    @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's.", valueName: "average|last"))
+    var buffers: String = "average"
+
+    @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print what was done as JSON on standard output.")
+    var json = false
+
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        if weights != nil, ema != nil { throw ValidationError("--weights and --ema exclude each other") }
+        if let ema, !(0...1).contains(ema) { throw ValidationError("--ema decay must lie in [0, 1], got \(ema)") }
+        _ = try parsedWeights()
+        _ = try outputDType()
+        guard BufferPolicy(rawValue: buffers) != nil else { throw ValidationError("--buffers must be 'average' or 'last', got '\(buffers)'") }
+    }
+
+    func parsedWeights() throws -> [Double]? {
+        guard let weights else { return nil }
+        let values = weights.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--weights must be numbers separated by commas, got '\(weights)'") }
+        return values.map { $0! }
+    }
+
+    func outputDType() throws -> OutputDType {
+        switch dtype.lowercased() {
+        case "keep": return .keep
+        case "f32": return .convert(.f32)
+        case "f16": return .convert(.f16)
+        case "bf16": return .convert(.bf16)
+        case "f64": return .convert(.f64)
+        default: throw ValidationError("--dtype must be keep, f32, f16 or bf16, got '\(dtype)'")
+        }
+    }
+
+    func run() throws {
+        let sequence = try discoverCheckpoints(inputs) { warning in if !quiet { printError("swa-avg: \(warning)") } }
+        let selected = try selection.selection.apply(to: sequence)
+        let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
+            .weighted(try parsedWeights() ?? Array(repeating: 1, count: selected.count))
+        }
+        let request = AveragingRequest(inputs: selected, method: method, buffers: BufferPolicy(rawValue: buffers)!,
+                                       outputDType: try outputDType(), destination: output, overwrite: force)
+        let averager = StreamingAverager(request: request)
+        if dryRun {
+            var plan = try averager.plan()
+            plan.positionSource = sequence.positionSource.rawValue
+            if json { try printJSON(plan) } else if !quiet { printPlan(plan) }
+            return
+        }
+        if try !averager.checkInputs(), !quiet {
+            printError("swa-avg: note: the inputs lay out their tensors in different orders; averaging through an accumulator of the model's size instead of streaming")
+        }
+        let progress = ProgressBar(title: "averaging", total: averager.bytesTotal, unit: .bytes, enabled: standardErrorIsTerminal && !quiet && !json)
+        var report = try averager.run { progress.update(averager.bytesRead.value) }
+        progress.finish(averager.bytesRead.value)
+        report.positionSource = sequence.positionSource.rawValue
+        if json { try printJSON(report) } else if !quiet { printSummary(report, tensors: selected[0].header) }
+    }
+
+    func printPlan(_ plan: AveragingReport) {
+        print("plan: \(plan.method) average of \(plan.inputs.count) checkpoints, ordered by \(plan.positionSource), \(plan.strategy)")
+        print("  \("position".padding(toLength: 10, withPad: " ", startingAt: 0))  \("weight".padding(toLength: 9, withPad: " ", startingAt: 0))  file")
+        for input in plan.inputs {
+            let position = formatPosition(input.position).padding(toLength: 10, withPad: " ", startingAt: 0)
+            let weight = String(format: "%.6f", input.weight).padding(toLength: 9, withPad: " ", startingAt: 0)
+            print("  \(position)  \(weight)  \(input.path)")
+        }
+        print("output: \(plan.output) (not written: --dry-run)")
+    }
+
+    func printSummary(_ report: AveragingReport, tensors header: SafetensorsHeader) {
+        let positions = report.inputs.map(\.position)
+        let span = "\(report.positionSource) \(formatPosition(positions.first!))…\(formatPosition(positions.last!))"
+        print("averaged \(report.inputs.count) checkpoints (\(span), \(report.method)) -> \(report.output)")
+        let elements = header.tensors.reduce(0) { $0 + $1.elementCount }
+        print("  \(header.tensors.count) tensors, \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(report.frames ?? 0) frames; "
+            + String(format: "%.2f s", report.seconds))
+        if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
+            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: run swa-bn-update \(report.output) --data TRAIN -o OUT")
+        }
+    }
+
+    static func main() { runAsTool() }
+}
