@@ -29,7 +29,7 @@ let package = Package(
         ),
         .executableTarget(name: "swa-avg", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),
-        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit"], resources: []),
-        .testTarget(name: "EndToEndTests", dependencies: ["SWAKit"]),
+        // Unit tests per SWAKit area, and end-to-end tests (EndToEnd/) that run the built tools.
+        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit"]),
     ]
 )

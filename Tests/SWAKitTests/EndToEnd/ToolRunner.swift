@@ -1,0 +1,37 @@
+import Foundation
+
+/// Runs the built command-line tools the way a user does and captures what they print.
+enum ToolRunner {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The folder holding the built executables: beside the test bundle, else `.build/debug`.
+    static let binaries: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [beside, beside.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: candidate.path + "/swa-avg") {
+            return candidate.path
+        }
+        return TestSupport.root + "/.build/debug"
+    }()
+
+    /// Runs `tool` with `arguments` from the repository root.
+    static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaries + "/" + tool)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: TestSupport.root)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
