@@ -5,8 +5,8 @@ import Foundation
 /// `swa.epoch`, else the last number in the file name (DESIGN §4).
 ///
 /// Only headers are read. In a directory, hidden files are ignored and a file that is neither
-/// zstd nor safetensors (a README, a log) is skipped with a warning; a file that looks like a
-/// checkpoint but is damaged is an error, never skipped.
+/// zstd nor safetensors (a README, a log) is skipped with a warning, unless its name ends in
+/// `.safetensors`, `.zst`, `.zstd` or `.bin`: a damaged checkpoint is an error, never skipped.
 /// - Parameter warn: receives one line per skipped file.
 public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _ in }) throws -> CheckpointSequence {
     var paths: [String] = []
@@ -31,7 +31,7 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
             var isSubdirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isSubdirectory)
             if isSubdirectory.boolValue { continue }
-            if try looksLikeCheckpoint(path) {
+            if try hasCheckpointExtension(name) || looksLikeCheckpoint(path) {
                 paths.append(path)
                 found += 1
             } else {
@@ -46,6 +46,13 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
                                fileByteCount: reader.fileByteCount, position: 0)
     }
     return try orderByPosition(entries)
+}
+
+/// Whether the name promises a checkpoint; such a file is read (and fails loudly if damaged)
+/// even when its first bytes are not those of a checkpoint.
+func hasCheckpointExtension(_ name: String) -> Bool {
+    let lowered = name.lowercased()
+    return [".safetensors", ".zst", ".zstd", ".bin"].contains { lowered.hasSuffix($0) }
 }
 
 /// Whether the file starts like a zstd stream or a plain safetensors file.
