@@ -100,11 +100,9 @@ struct SWAAvg: ParsableCommand {
             if json { try printJSON(plan) } else if !quiet { printPlan(plan) }
             return
         }
-        if try !averager.checkInputs(), !quiet {
-            printError("swa-avg: note: the inputs lay out their tensors in different orders; averaging through an accumulator of the model's size instead of streaming")
-        }
         let progress = ProgressBar(title: "averaging", total: averager.bytesTotal, unit: .bytes, enabled: standardErrorIsTerminal && !quiet && !json)
-        var report = try averager.run { progress.update(averager.bytesRead.value) }
+        var report = try averager.run(note: { if !quiet { printError("swa-avg: note: \($0)") } },
+                                      onChunk: { progress.update(averager.bytesRead.value) })
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
         if json { try printJSON(report) } else if !quiet { printSummary(report, tensors: selected[0].header) }

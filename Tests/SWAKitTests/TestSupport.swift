@@ -56,3 +56,88 @@ enum TestSupport {
         a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
     }
 }
+
+// MARK: - Files, processes and random bytes for the checkpoint tests
+
+extension TestSupport {
+    /// The stock zstd command-line tool, the reference our files must satisfy.
+    static let zstd = "/usr/bin/zstd"
+
+    struct ProcessResult {
+        var status: Int32
+        var stdout: [UInt8]
+        var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` and captures what it prints (stderr must stay small).
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: Array(stdout),
+                             stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// The bytes of a plain safetensors file: 8-byte little-endian length, JSON, data.
+    /// - Parameter declaredLength: the length field to write, if it should lie.
+    static func safetensors(json: [UInt8], data: [UInt8] = [], declaredLength: UInt64? = nil) -> [UInt8] {
+        var bytes = withUnsafeBytes(of: (declaredLength ?? UInt64(json.count)).littleEndian) { Array($0) }
+        bytes += json
+        bytes += data
+        return bytes
+    }
+
+    static func safetensors(json: String, data: [UInt8] = [], declaredLength: UInt64? = nil) -> [UInt8] {
+        safetensors(json: Array(json.utf8), data: data, declaredLength: declaredLength)
+    }
+
+    /// Writes `bytes` to `folder/name` and returns the path.
+    @discardableResult
+    static func write(_ bytes: [UInt8], to folder: String, name: String) throws -> String {
+        let path = folder + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    static func bytes(of path: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The description of the error `body` throws (`"FILE: MESSAGE"` for an `SWAError`), or `nil` if it returns.
+    static func errorDescription(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// `count` bytes from `generator`.
+    static func randomBytes(_ count: Int, using generator: inout SeededGenerator) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator, so every random test replays exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -27,10 +27,15 @@ public final class StreamingAverager {
     }
 
     /// Runs the average and writes the output.
-    /// - Parameter onChunk: called on the calling thread after each chunk (progress).
-    public func run(onChunk: () -> Void = {}) throws -> AveragingReport {
+    /// - Parameters:
+    ///   - note: receives a line for the user when the accumulator fallback is taken.
+    ///   - onChunk: called on the calling thread after each chunk (progress).
+    public func run(note: (String) -> Void = { _ in }, onChunk: () -> Void = {}) throws -> AveragingReport {
         let started = Date()
         let lockstep = try checkInputs()
+        if !lockstep {
+            note("the inputs lay out their tensors in different orders; averaging through an accumulator of the model's size instead of streaming")
+        }
         let reference = request.inputs[0].header.tensors
         let outputSpecs = reference.map { TensorSpec(name: $0.name, dtype: request.outputDType.resolve($0.dtype), shape: $0.shape) }
         let writer = try CheckpointWriter(destination: request.destination, tensors: outputSpecs, overwrite: request.overwrite)

@@ -38,7 +38,7 @@ public final class AtomicOutputFile {
     /// Syncs, closes and renames the temporary file to the destination.
     /// The corresponding C functions are `fsync` and `rename`.
     public func commit() throws {
-        guard !finished else { return }
+        guard !finished else { throw SWAError(file: destination, "internal: commit after the output was discarded or committed") }
         defer { discard() }
         guard fsync(descriptor) == 0 else { throw SWAError(file: destination, "cannot sync to disk: \(errnoDescription(errno))") }
         guard close(descriptor) == 0 else { throw SWAError(file: destination, "cannot close: \(errnoDescription(errno))") }

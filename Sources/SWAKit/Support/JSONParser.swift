@@ -39,7 +39,6 @@ private struct JSONParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < Self.maximumDepth else { throw failure("JSON nested deeper than \(Self.maximumDepth) levels") }
         guard position < bytes.count else { throw failure("unexpected end of JSON") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -61,7 +60,13 @@ private struct JSONParser {
         position += expected.count
     }
 
+    /// Arrays and objects open a level; scalars inside them do not.
+    func checkDepth(_ depth: Int) throws(JSONParseError) {
+        guard depth < Self.maximumDepth else { throw failure("JSON nested deeper than \(Self.maximumDepth) levels") }
+    }
+
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+        try checkDepth(depth)
         position += 1
         var members: [(String, JSONValue)] = []
         var seen = Set<String>()
@@ -92,6 +97,7 @@ private struct JSONParser {
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+        try checkDepth(depth)
         position += 1
         var items: [JSONValue] = []
         skipWhitespace()

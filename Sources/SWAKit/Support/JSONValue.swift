@@ -49,7 +49,7 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// The number as a non-negative integer, if it is written as one and fits in `UInt64`.
     public var unsignedIntegerValue: UInt64? {
-        if case let .number(text) = self { return UInt64(text) }
+        if case let .number(text) = self, !text.hasPrefix("-") { return UInt64(text) }
         return nil
     }
 
