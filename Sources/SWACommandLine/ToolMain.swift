@@ -25,7 +25,6 @@ extension ParsableCommand {
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
             printError("\(name): \(fullMessage(for: error))")
-            printError("Run '\(name) --help' for usage.")
             Foundation.exit(ToolExit.usage)
         }
     }

@@ -1,0 +1,37 @@
+/// A whole checkpoint in memory: its header and every tensor's bytes.
+///
+/// For one model that must be in memory anyway (the forward pass); averaging streams instead.
+public struct LoadedCheckpoint: Sendable {
+    public var path: String
+    public var header: SafetensorsHeader
+    /// Raw little-endian bytes by tensor name.
+    public var tensors: [String: [UInt8]]
+
+    /// Reads and verifies all of `path` (checksums, exact layout).
+    public init(path: String) throws {
+        let reader = try CheckpointReader(path: path)
+        var tensors: [String: [UInt8]] = [:]
+        for info in reader.header.tensors {
+            tensors[info.name] = try reader.readTensorBytes(info)
+        }
+        try reader.finish()
+        self.path = path
+        self.header = reader.header
+        self.tensors = tensors
+    }
+
+    /// The tensor's values as `Float`, from any float dtype; nil if absent or not floating point.
+    public func floats(_ name: String) -> [Float]? {
+        guard let info = header.tensor(named: name), info.dtype.isFloatingPoint, let bytes = tensors[name] else { return nil }
+        if info.dtype == .f32 {
+            return bytes.withUnsafeBytes { raw in (0..<info.elementCount).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        }
+        var values = [Double](repeating: 0, count: info.elementCount)
+        bytes.withUnsafeBytes { source in
+            values.withUnsafeMutableBufferPointer { acc in
+                accumulate(source.baseAddress!, dtype: info.dtype, count: info.elementCount, into: acc.baseAddress!, keep: 0, weight: 1, first: true)
+            }
+        }
+        return values.map { Float($0) }
+    }
+}

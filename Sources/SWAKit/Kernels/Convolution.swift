@@ -1,0 +1,149 @@
+// 2-D convolution: im2col + one sgemm per sample and group, samples spread over the cores.
+
+// MARK: - Geometry
+
+/// The shape of a 2-D convolution, as PyTorch's `torch.nn.Conv2d` arguments.
+///
+/// The weight it expects is OIHW `[outChannels, inChannels / groups, kernelHeight, kernelWidth]`;
+/// channel counts must be multiples of `groups`.
+public struct Conv2dGeometry: Sendable, Equatable {
+    public var inChannels: Int
+    public var outChannels: Int
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var strideY: Int
+    public var strideX: Int
+    public var paddingY: Int
+    public var paddingX: Int
+    public var dilationY: Int
+    public var dilationX: Int
+    public var groups: Int
+
+    /// A geometry with PyTorch's defaults: stride 1, padding 0, dilation 1, one group.
+    public init(inChannels: Int, outChannels: Int, kernelHeight: Int, kernelWidth: Int,
+                strideY: Int = 1, strideX: Int = 1, paddingY: Int = 0, paddingX: Int = 0,
+                dilationY: Int = 1, dilationX: Int = 1, groups: Int = 1) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.paddingY = paddingY
+        self.paddingX = paddingX
+        self.dilationY = dilationY
+        self.dilationX = dilationX
+        self.groups = groups
+    }
+
+    /// The output plane size for an input plane of `height × width`:
+    /// `floor((H + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1` per axis, as PyTorch
+    /// (0 or less when the dilated kernel does not fit in the padded input).
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        (slidingOutputCount(extent: height, kernel: kernelHeight, stride: strideY, padding: paddingY, dilation: dilationY),
+         slidingOutputCount(extent: width, kernel: kernelWidth, stride: strideX, padding: paddingX, dilation: dilationX))
+    }
+
+    /// Whether the convolution reads the input plane as is: a 1×1 kernel, stride 1, no padding
+    /// (dilation then has no effect), so a sample `[inChannels, h·w]` is already its own
+    /// im2col matrix.
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && paddingY == 0 && paddingX == 0
+    }
+
+    /// Stops with a message unless the geometry is one PyTorch accepts for an input plane of
+    /// `height × width`; returns the output plane size.
+    func validatedOutputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        precondition(inChannels > 0 && outChannels > 0 && groups > 0, "conv2d: channels and groups must be positive")
+        precondition(inChannels % groups == 0 && outChannels % groups == 0,
+                     "conv2d: \(inChannels) in and \(outChannels) out channels are not both multiples of \(groups) groups")
+        precondition(kernelHeight > 0 && kernelWidth > 0 && strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0,
+                     "conv2d: kernel, stride and dilation must be positive")
+        precondition(paddingY >= 0 && paddingX >= 0, "conv2d: padding must not be negative")
+        precondition(height > 0 && width > 0, "conv2d: empty input plane \(height)×\(width)")
+        let size = outputSize(height: height, width: width)
+        precondition(size.height > 0 && size.width > 0,
+                     "conv2d: kernel \(kernelHeight)×\(kernelWidth) (dilation \(dilationY)×\(dilationX)) does not fit a padded \(height)×\(width) input")
+        return size
+    }
+}
+
+/// `floor((extent + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, with a true floor
+/// for negative numerators (Swift's `/` truncates towards zero).
+func slidingOutputCount(extent: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
+    let span = extent + 2 * padding - dilation * (kernel - 1) - 1
+    return span >= 0 ? span / stride + 1 : 0
+}
+
+// MARK: - Convolution
+
+/// 2-D convolution of an NCHW batch, as `torch.nn.functional.conv2d`.
+///
+/// `output [batch, outC, oh, ow] = conv(input [batch, inC, height, width],
+/// weight [outC, inC / groups, kh, kw]) + bias [outC]`, with `(oh, ow)` from
+/// `geometry.outputSize(height:width:)`. Zero padding; group `g` convolves input channels
+/// `g·inC/groups ..< (g+1)·inC/groups` into output channels `g·outC/groups ..< (g+1)·outC/groups`.
+///
+/// Each sample is unfolded with im2col (skipped for 1×1, stride-1, unpadded kernels) and
+/// multiplied by the weight with one `cblas_sgemm` per group. Samples are split into one
+/// contiguous chunk per core, each with its own im2col buffer; every sample is computed the
+/// same way whatever the chunking, so results do not depend on the batch split or the core
+/// count. `output` must not overlap `input`.
+public func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
+                   weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
+    let macsPerSample = geometry.outChannels * outputHeight * outputWidth
+        * (geometry.inChannels / geometry.groups) * geometry.kernelHeight * geometry.kernelWidth
+    conv2d(input, batch: batch, height: height, width: width, geometry: geometry, weight: weight, bias: bias,
+           output: output, chunks: Parallel.chunkCount(items: batch, itemCost: macsPerSample))
+}
+
+/// `conv2d` with the batch cut into exactly `chunks` parallel chunks (tests force the split).
+func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
+            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+            chunks: Int) {
+    precondition(batch >= 0, "conv2d: negative batch")
+    let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
+    Kernels.prepare()
+    let groups = geometry.groups
+    let groupOut = geometry.outChannels / groups
+    let planeSize = outputHeight * outputWidth                                             // sgemm n
+    let depth = geometry.inChannels / groups * geometry.kernelHeight * geometry.kernelWidth  // sgemm k
+    let inputSize = geometry.inChannels * height * width
+    let outputSize = geometry.outChannels * planeSize
+    let columnCount = geometry.isPointwise ? 0 : depth * groups * planeSize
+
+    // Pointers are not Sendable; each chunk reads shared inputs and writes the outputs of its
+    // own samples only, so the chunks never touch the same memory.
+    nonisolated(unsafe) let input = input, weight = weight, bias = bias, output = output
+    Parallel.forEachChunk(of: batch, chunks: chunks) { samples in
+        // One im2col buffer per chunk, reused for all its samples.
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: max(1, columnCount))
+        defer { columns.deallocate() }
+        for sample in samples {
+            let x = input + sample * inputSize
+            let y = output + sample * outputSize
+            let matrix: UnsafePointer<Float>
+            if columnCount == 0 {
+                matrix = x
+            } else {
+                im2col(x, channels: geometry.inChannels, height: height, width: width, geometry: geometry,
+                       outputHeight: outputHeight, outputWidth: outputWidth, columns: columns)
+                matrix = UnsafePointer(columns)
+            }
+            for group in 0 ..< groups {
+                let groupOutput = y + group * groupOut * planeSize
+                if let bias {
+                    // sgemm accumulates onto the bias (beta = 1) instead of a second pass.
+                    for channel in 0 ..< groupOut {
+                        (groupOutput + channel * planeSize).update(repeating: bias[group * groupOut + channel], count: planeSize)
+                    }
+                }
+                sgemm(m: groupOut, n: planeSize, k: depth,
+                      a: weight + group * groupOut * depth, lda: depth,
+                      b: matrix + group * depth * planeSize, ldb: planeSize,
+                      beta: bias == nil ? 0 : 1, c: groupOutput, ldc: planeSize)
+            }
+        }
+    }
+}
