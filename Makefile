@@ -1,7 +1,7 @@
 # swa — set-up and entry points. Each target installs the Debian libraries it needs when
 # run as root, and otherwise prints the exact command to run.
 
-SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zstd
+SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
 SWIFT ?= swift
 BIN := .build/release
 

@@ -13,5 +13,8 @@ echo "== swa-avg: one checkpoint per cycle from epoch 10 (--start 10 --every 2)"
 "$bin/swa-avg" fixtures/checkpoints -o "$out/swa.bin" --start 10 --every 2 --dry-run
 "$bin/swa-avg" fixtures/checkpoints -o "$out/swa.bin" --start 10 --every 2
 echo
-echo "== swa-inspect of the average"
-"$bin/swa-inspect" "$out/swa.bin" | sed -n '1,12p'
+echo "== swa-bn-update: recompute the averaged model's BN statistics on the training data"
+"$bin/swa-bn-update" "$out/swa.bin" --data fixtures/data/train.npz -o "$out/swa-bn.bin"
+echo
+echo "== swa-inspect of the result"
+"$bin/swa-inspect" "$out/swa-bn.bin" | sed -n '1,12p'
