@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "swa-avg", targets: ["swa-avg"]),
         .executable(name: "swa-inspect", targets: ["swa-inspect"]),
         .executable(name: "swa-bn-update", targets: ["swa-bn-update"]),
+        .executable(name: "swa-eval", targets: ["swa-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -35,6 +36,7 @@ let package = Package(
         .executableTarget(name: "swa-avg", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-bn-update", dependencies: ["SWACommandLine"]),
+        .executableTarget(name: "swa-eval", dependencies: ["SWACommandLine"]),
         // Unit tests per SWAKit area, and end-to-end tests (EndToEnd/) that run the built tools.
         .testTarget(name: "SWAKitTests", dependencies: ["SWAKit"]),
     ]

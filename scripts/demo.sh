@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# The pipeline on the shipped fixtures: a real 20-epoch SGD run of a small CNN on the
-# digits data set, saved as zstd-compressed safetensors checkpoints.
+# The whole pipeline on the shipped fixtures: a real 20-epoch SGD run of a small CNN on the
+# digits data set (cyclical learning rate from epoch 9, 2-epoch cycles), saved as
+# zstd-compressed safetensors checkpoints. Ends with the SWA-versus-FGE table.
 set -euo pipefail
 bin=${1:-.build/release}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+step() { printf '\n== %s\n' "$*"; }
 
-echo "== the run: 20 checkpoints, cyclical learning rate from epoch 9 (2-epoch cycles)"
-"$bin/swa-inspect" fixtures/checkpoints/ckpt-020.safetensors.zst | sed -n '1,4p'
-echo
-echo "== swa-avg: one checkpoint per cycle from epoch 10 (--start 10 --every 2)"
-"$bin/swa-avg" fixtures/checkpoints -o "$out/swa.bin" --start 10 --every 2 --dry-run
+step "the run: 20 checkpoints"
+"$bin/swa-inspect" fixtures/checkpoints/ckpt-020.safetensors.zst | sed -n '1,3p'
+
+step "1. swa-avg: average one checkpoint per cycle from epoch 10 (--start 10 --every 2)"
 "$bin/swa-avg" fixtures/checkpoints -o "$out/swa.bin" --start 10 --every 2
-echo
-echo "== swa-bn-update: recompute the averaged model's BN statistics on the training data"
+
+step "2. swa-bn-update: recompute the averaged model's BN statistics on the training data"
 "$bin/swa-bn-update" "$out/swa.bin" --data fixtures/data/train.npz -o "$out/swa-bn.bin"
-echo
-echo "== swa-inspect of the result"
-"$bin/swa-inspect" "$out/swa-bn.bin" | sed -n '1,12p'
+
+step "3. swa-eval: the SWA model against the FGE ensemble of the same 6 checkpoints, on the test data"
+"$bin/swa-eval" "$out/swa-bn.bin" --ensemble fixtures/checkpoints --start 10 --every 2 \
+    --data fixtures/data/test.npz --before-bn "$out/swa.bin"

@@ -42,13 +42,9 @@ enum TestSupport {
 
     /// Reads every tensor of a checkpoint into memory: name -> (info, raw bytes).
     static func readAll(_ path: String) throws -> (header: SafetensorsHeader, tensors: [String: (TensorInfo, [UInt8])]) {
-        let reader = try CheckpointReader(path: path)
-        var tensors: [String: (TensorInfo, [UInt8])] = [:]
-        for info in reader.header.tensors {
-            tensors[info.name] = (info, try reader.readTensorBytes(info))
-        }
-        try reader.finish()
-        return (reader.header, tensors)
+        let checkpoint = try LoadedCheckpoint(path: path)
+        let tensors = Dictionary(uniqueKeysWithValues: checkpoint.header.tensors.map { ($0.name, ($0, checkpoint.tensors[$0.name]!)) })
+        return (checkpoint.header, tensors)
     }
 
     /// Whether |a - b| <= atol + rtol·|b| elementwise (numpy's allclose).

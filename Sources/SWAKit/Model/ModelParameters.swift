@@ -54,7 +54,3 @@ public struct ModelParameters: Sendable {
     }
 }
 
-extension TensorInfo {
-    /// `[16, 3, 3, 3]`.
-    static func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
-}

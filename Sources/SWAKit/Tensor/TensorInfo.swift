@@ -22,7 +22,7 @@ public struct TensorInfo: Sendable, Equatable {
     public var byteCount: Int { dataOffsets.count }
 
     /// `[16, 3, 3, 3]`, as errors and `swa-inspect` print shapes.
-    public var shapeDescription: String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+    public var shapeDescription: String { TensorInfo.describe(shape) }
 }
 
 /// A tensor's name, type and shape without a place in a file: what a writer lays out.
@@ -38,4 +38,9 @@ public struct TensorSpec: Sendable, Equatable {
     }
 
     public var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
+}
+
+extension TensorInfo {
+    /// A shape as errors print it: `[16, 3, 3, 3]`.
+    static func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 }

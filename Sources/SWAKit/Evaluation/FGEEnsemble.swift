@@ -1,0 +1,52 @@
+import Foundation
+
+/// The Fast Geometric Ensemble of checkpoints: their softmax probabilities averaged in Float64
+/// (timgaripov/dnn-mode-connectivity `fge.py`), each member in inference mode with its own BN
+/// statistics, evaluated once; with the curve of the ensemble of the first k members.
+public struct FGEEnsemble: Sendable {
+    /// Per-member results, in training order.
+    public struct Member: Sendable {
+        public var path: String
+        public var metrics: ClassificationMetrics
+        public var seconds: Double
+    }
+
+    public var members: [Member] = []
+    /// `curve[k-1]`: metrics of the ensemble of the first k members.
+    public var curve: [ClassificationMetrics] = []
+    /// Averaged probabilities `[samples, classes]` of all members.
+    public var probabilities: [Double] = []
+    public var classes: Int
+
+    /// Evaluates `entries` one after another: one model in memory at a time, one pass each.
+    /// - Parameters:
+    ///   - graph: the model's graph; every member must have the same one (by its own `swa.graph`
+    ///     when it has one), else an error names the member.
+    ///   - source: how members get their graph when they carry none (the model's `--arch`/`--graph`).
+    ///   - onMember: called before each member with its index (progress).
+    public init(entries: [CheckpointEntry], graph: ModelGraph, data: DataSet, labels: [Int64], batchSize: Int,
+                onMember: (Int, String) -> Void = { _, _ in }, onBatch: (Int) -> Void = { _ in }) throws {
+        classes = graph.outputShape.reduce(1, *)
+        var sum = [Double](repeating: 0, count: labels.count * classes)
+        for (index, entry) in entries.enumerated() {
+            onMember(index, entry.path)
+            let checkpoint = try LoadedCheckpoint(path: entry.path)
+            if let text = checkpoint.header.metadata["swa.graph"] {
+                let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
+                guard own == graph else {
+                    throw SWAError(file: entry.path, "ensemble member's graph (swa.graph) differs from the evaluated model's; members must be checkpoints of the same network")
+                }
+            }
+            let parameters = try ModelParameters(graph: graph, checkpoint: checkpoint)
+            let predictions = try ModelPredictions(parameters: parameters, data: data, labels: labels, batchSize: batchSize, onBatch: onBatch)
+            members.append(Member(path: entry.path, metrics: predictions.metrics(labels: labels), seconds: predictions.seconds))
+            for i in sum.indices { sum[i] += predictions.probabilities[i] }
+            let k = Double(index + 1)
+            curve.append(ClassificationMetrics(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
+        }
+        probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
+    }
+
+    /// Metrics of the whole ensemble.
+    public var metrics: ClassificationMetrics? { curve.last }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// One model's predictions on a data set: class probabilities in Float64 and log p(label).
+public struct ModelPredictions: Sendable {
+    /// `[samples, classes]`, softmax of the logits in Float64.
+    public var probabilities: [Double]
+    /// log-softmax at each sample's label (stable, for the NLL).
+    public var labelLogProbabilities: [Double]
+    public var classes: Int
+    /// Wall time of the forward passes, in seconds.
+    public var seconds: Double
+
+    /// Runs `parameters` in inference mode over `data` (running BN statistics, dropout off),
+    /// streamed in batches of `batchSize`.
+    /// - Parameters:
+    ///   - labels: the data's labels, already checked against the class count.
+    ///   - onBatch: samples done so far (progress).
+    public init(parameters: ModelParameters, data: DataSet, labels: [Int64], batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws {
+        let started = Date()
+        let classes = parameters.graph.outputShape.reduce(1, *)
+        let forward = ForwardPass(parameters: parameters)
+        var probabilities = [Double](repeating: 0, count: data.sampleCount * classes)
+        var labelLogProbabilities = [Double](repeating: 0, count: data.sampleCount)
+        try data.forEachBatch(size: batchSize) { batch in
+            let logits = forward.run(batch.x, batch: batch.count, mode: .inference)
+            logits.withUnsafeBufferPointer { rows in
+                for row in 0..<batch.count {
+                    let sample = batch.firstIndex + row
+                    let (p, logP) = softmax(logits: rows.baseAddress! + row * classes, classes: classes)
+                    probabilities.replaceSubrange(sample * classes..<(sample + 1) * classes, with: p)
+                    labelLogProbabilities[sample] = logP[Int(labels[sample])]
+                }
+            }
+            onBatch(batch.firstIndex + batch.count)
+        }
+        self.probabilities = probabilities
+        self.labelLogProbabilities = labelLogProbabilities
+        self.classes = classes
+        self.seconds = Date().timeIntervalSince(started)
+    }
+
+    /// Accuracy, NLL, ECE and Brier against `labels`.
+    public func metrics(labels: [Int64]) -> ClassificationMetrics {
+        ClassificationMetrics(probabilities: probabilities, classes: classes, labels: labels, labelLogProbabilities: labelLogProbabilities)
+    }
+}
+
+/// Checks labels against a model's class count; the error names the data file and the sample.
+public func checkLabels(_ labels: [Int64], classes: Int, data: String) throws {
+    if let index = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(classes) }) {
+        throw SWAError(file: data, "label \(labels[index]) of sample \(index) is out of range for a model with \(classes) classes")
+    }
+}
