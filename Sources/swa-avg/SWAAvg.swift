@@ -50,14 +50,11 @@ struct SWAAvg: ParsableCommand {
     @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
     var dryRun = false
 
-    @Flag(help: "Print what was done as JSON on standard output.")
-    var json = false
-
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
-    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
-    var quiet = false
+    @OptionGroup(title: "Reporting")
+    var reporting: ReportingOptions
 
     func validate() throws {
         if weights != nil, ema != nil { throw ValidationError("--weights and --ema exclude each other") }
@@ -86,7 +83,7 @@ struct SWAAvg: ParsableCommand {
     }
 
     func run() throws {
-        let sequence = try discoverCheckpoints(inputs) { warning in if !quiet { printError("swa-avg: \(warning)") } }
+        let sequence = try discoverCheckpoints(inputs) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
         let selected = try selection.selection.apply(to: sequence)
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
             .weighted(try parsedWeights() ?? Array(repeating: 1, count: selected.count))
@@ -97,15 +94,15 @@ struct SWAAvg: ParsableCommand {
         if dryRun {
             var plan = try averager.plan()
             plan.positionSource = sequence.positionSource.rawValue
-            if json { try printJSON(plan) } else if !quiet { printPlan(plan) }
+            if reporting.json { try printJSON(plan) } else if !reporting.quiet { printPlan(plan) }
             return
         }
-        let progress = ProgressBar(title: "averaging", total: averager.bytesTotal, unit: .bytes, enabled: standardErrorIsTerminal && !quiet && !json)
-        var report = try averager.run(note: { if !quiet { printError("swa-avg: note: \($0)") } },
+        let progress = ProgressBar(title: "averaging", total: averager.bytesTotal, unit: .bytes, enabled: reporting.showsProgress)
+        var report = try averager.run(note: { if !reporting.quiet { printError("swa-avg: note: \($0)") } },
                                       onChunk: { progress.update(averager.bytesRead.value) })
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
-        if json { try printJSON(report) } else if !quiet { printSummary(report, tensors: selected[0].header) }
+        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected[0].header) }
     }
 
     func printPlan(_ plan: AveragingReport) {

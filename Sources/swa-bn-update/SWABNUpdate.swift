@@ -51,14 +51,11 @@ struct SWABNUpdate: ParsableCommand {
     @Flag(help: "Print the model graph JSON (from --arch, --graph or the checkpoint) and exit.")
     var printGraph = false
 
-    @Flag(help: "Print what was done as JSON on standard output.")
-    var json = false
-
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
-    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
-    var quiet = false
+    @OptionGroup(title: "Reporting")
+    var reporting: ReportingOptions
 
     func validate() throws {
         guard BatchNormWeighting(rawValue: weighting) != nil else { throw ValidationError("--weighting must be 'batch' or 'sample', got '\(weighting)'") }
@@ -85,7 +82,7 @@ struct SWABNUpdate: ParsableCommand {
         guard update.hasBatchNorm else {
             try CheckpointWriter.write(checkpoint.header.tensors.map { (TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape), checkpoint.tensors[$0.name]!) },
                                        metadata: checkpoint.header.metadata, to: output, overwrite: force)
-            if !quiet { print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(output)") }
+            if !reporting.quiet { print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(output)") }
             return
         }
         let data = try dataOptions.open(for: checkpoint, augmentation: try augment.map(Augmentation.parse), seed: seed)
@@ -96,7 +93,7 @@ struct SWABNUpdate: ParsableCommand {
         if FileManager.default.fileExists(atPath: output), !force {
             throw SWAError(file: output, "already exists; pass --force to replace it")
         }
-        let progress = ProgressBar(title: "bn update", total: data.sampleCount, unit: .items("img"), enabled: standardErrorIsTerminal && !quiet && !json)
+        let progress = ProgressBar(title: "bn update", total: data.sampleCount, unit: .items("img"), enabled: reporting.showsProgress)
         let result = try update.run(data: data, batchSize: dataOptions.batchSize) { progress.update($0) }
         progress.finish(result.samples)
         let report = Report(model: model, output: output, graph: modelOptions.source.description, data: dataOptions.data!,
@@ -108,9 +105,9 @@ struct SWABNUpdate: ParsableCommand {
         try result.write(over: checkpoint, metadata: metadata, to: output, overwrite: force)
         var finished = report
         finished.seconds = Date().timeIntervalSince(started)
-        if json {
+        if reporting.json {
             try printJSON(finished)
-        } else if !quiet {
+        } else if !reporting.quiet {
             print("recomputed \(finished.layers) BN layers of \(model) over \(finished.samples) samples in \(finished.batches) batches "
                 + "(\(weighting) weighting) -> \(output)" + String(format: "; %.2f s", finished.seconds))
         }

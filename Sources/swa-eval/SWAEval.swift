@@ -47,11 +47,8 @@ struct SWAEval: ParsableCommand {
     @Option(help: ArgumentHelp("Write an SVG plot of ensemble accuracy and NLL against k, with the model as a line.", valueName: "file.svg"))
     var plot: String?
 
-    @Flag(help: "Print the results as JSON (the contract of DESIGN §4).")
-    var json = false
-
-    @Flag(name: .shortAndLong, help: "Print nothing but errors (and the JSON with --json).")
-    var quiet = false
+    @OptionGroup(title: "Reporting")
+    var reporting: ReportingOptions
 
     func validate() throws {
         if dataOptions.data == nil { throw ValidationError("missing --data") }
@@ -71,15 +68,15 @@ struct SWAEval: ParsableCommand {
         let classes = graph.outputShape.reduce(1, *)
         try checkLabels(labels, classes: classes, data: data.path)
         let entries = ensemble.isEmpty ? [] : try selection.selection.apply(to: discoverCheckpoints(ensemble) { warning in
-            if !quiet { printError("swa-eval: \(warning)") }
+            if !reporting.quiet { printError("swa-eval: \(warning)") }
         })
 
         let bn = batchNormState(of: checkpoint)
-        if bn == "stale", !quiet {
+        if bn == "stale", !reporting.quiet {
             printError("swa-eval: warning: \(model) has averaged BN statistics (swa.bn = stale), not ones of its own weights; "
                 + "its accuracy understates SWA. Fix: swa-bn-update \(model) --data TRAIN.npz -o \(model).bn")
         }
-        let progressEnabled = standardErrorIsTerminal && !quiet && !json
+        let progressEnabled = reporting.showsProgress
         let modelPredictions = try predictions(parameters, data: data, labels: labels, title: "model", enabled: progressEnabled)
         var report = EvaluationReport(
             data: .init(path: data.path, samples: data.sampleCount),
@@ -107,9 +104,9 @@ struct SWAEval: ParsableCommand {
             if let csv { try writeCSV(report.ensemble!.curve, to: csv) }
             if let plot { try writePlot(report, to: plot) }
         }
-        if json {
+        if reporting.json {
             try printJSON(report)
-        } else if !quiet {
+        } else if !reporting.quiet {
             print(EvaluationTable(report: report).text)
         }
     }
