@@ -5,7 +5,7 @@ SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
 SWIFT ?= swift
 BIN := .build/release
 
-.PHONY: all build test demo bench deps clean
+.PHONY: all build test demo bench bench-forward deps clean
 
 all: build
 
@@ -34,6 +34,10 @@ demo: build
 
 bench: deps
 	@bash Benchmarks/bench-average.sh
+
+# swa-bn-update and swa-eval against PyTorch (needs torch and numpy in python3; ~20 minutes)
+bench-forward: deps
+	@bash Benchmarks/bench-forward.sh
 
 clean:
 	rm -rf .build
