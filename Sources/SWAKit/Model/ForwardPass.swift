@@ -1,10 +1,15 @@
 /// Runs a bound model forward on batches of samples on the CPU.
 ///
-/// Activations are Float32, NCHW, one contiguous array per node, freed after their last use.
-/// Batch norm runs with running statistics (`.inference`, PyTorch's `model.eval()`) or with
-/// batch statistics (`.training`, `model.train()`), reporting each layer's batch mean and
-/// unbiased variance; dropout is the identity in both modes (DESIGN §5).
-public struct ForwardPass: Sendable {
+/// Activations are Float32, NCHW, in buffers that an `ExecutionPlan` assigns: elementwise
+/// nodes write over a dead input, relabelling nodes share their input's buffer, and buffers
+/// are reused between nodes and batches. Batch norm runs with running statistics
+/// (`.inference`, PyTorch's `model.eval()`) or with batch statistics (`.training`,
+/// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout is the
+/// identity in both modes (DESIGN §5).
+///
+/// One pass at a time: `run` reuses the instance's buffers, so a `ForwardPass` is not shared
+/// between threads (the kernels use the cores themselves).
+public struct ForwardPass {
     public enum Mode: Sendable { case inference, training }
 
     /// One BN layer's statistics over one batch, as PyTorch's training mode computes them.
@@ -16,16 +21,12 @@ public struct ForwardPass: Sendable {
     }
 
     public let parameters: ModelParameters
-    /// For each node, the index of the last node that reads its output.
-    private let lastUse: [String: Int]
+    private let plan: ExecutionPlan
+    private let pool = ActivationPool()
 
     public init(parameters: ModelParameters) {
         self.parameters = parameters
-        var lastUse: [String: Int] = [:]
-        for (index, node) in parameters.graph.nodes.enumerated() {
-            for input in node.inputs { lastUse[input] = index }
-        }
-        self.lastUse = lastUse
+        self.plan = ExecutionPlan(graph: parameters.graph)
     }
 
     /// Runs one batch.
@@ -36,113 +37,96 @@ public struct ForwardPass: Sendable {
     public func run(_ input: [Float], batch: Int, mode: Mode, statistics: ((BatchStatistics) -> Void)? = nil) -> [Float] {
         let graph = parameters.graph
         precondition(input.count == batch * graph.inputShape.reduce(1, *), "input does not match the graph's input shape")
-        var activations: [String: [Float]] = [graph.inputName: input]
-        for (index, node) in graph.nodes.enumerated() {
-            let inputShape = graph.shapes[node.inputs[0]]!
-            let outputCount = batch * graph.shapes[node.name]!.reduce(1, *)
-            let output = apply(node, to: activations[node.inputs[0]]!, second: node.inputs.count > 1 ? activations[node.inputs[1]] : nil,
-                               inputShape: inputShape, batch: batch, outputCount: outputCount, mode: mode, statistics: statistics)
-            activations[node.name] = output
-            for name in Set(node.inputs) where lastUse[name] == index && name != graph.outputName {
-                activations[name] = nil
+        return input.withUnsafeBufferPointer { inputBuffer in
+            // Slot 0 is the caller's array, which is only ever read.
+            var slots = [UnsafeMutablePointer<Float>?](repeating: nil, count: plan.slotCount)
+            var owned = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: plan.slotCount)
+            slots[ExecutionPlan.inputSlot] = UnsafeMutablePointer(mutating: inputBuffer.baseAddress!)
+            defer {
+                for case let buffer? in owned { pool.give(buffer) }
             }
+            for (node, step) in zip(graph.nodes, plan.steps) {
+                if step.output == .fresh {
+                    let buffer = pool.take(count: batch * step.outputElementsPerSample)
+                    owned[step.outputSlot] = buffer
+                    slots[step.outputSlot] = buffer.baseAddress!
+                }
+                if step.output != .alias {
+                    apply(node, inputs: step.inputSlots.map { UnsafePointer(slots[$0]!) }, output: slots[step.outputSlot]!,
+                          inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
+                          outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
+                }
+                for slot in step.releasedSlots {
+                    if let buffer = owned[slot] { pool.give(buffer) }
+                    owned[slot] = nil
+                    slots[slot] = nil
+                }
+            }
+            let outputCount = batch * graph.outputShape.reduce(1, *)
+            return Array(UnsafeBufferPointer(start: slots[plan.outputSlot]!, count: outputCount))
         }
-        return activations[graph.outputName]!
     }
 
-    private func apply(_ node: ModelGraph.Node, to input: [Float], second: [Float]?, inputShape: [Int], batch: Int,
-                       outputCount: Int, mode: Mode, statistics: ((BatchStatistics) -> Void)?) -> [Float] {
+    /// Runs `node`'s kernel from `inputs` into `output` (which may be one of the inputs when
+    /// the plan says in place).
+    private func apply(_ node: ModelGraph.Node, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
+                       inputShape: [Int], batch: Int, outputCount: Int, mode: Mode,
+                       statistics: ((BatchStatistics) -> Void)?) {
         let values = parameters.values
         func tensor(_ role: String) -> [Float]? { node.tensors[role].flatMap { values[$0] } }
+        let x = inputs[0]
         switch node.operation {
         case let .conv2d(geometry, _):
             let weight = tensor("weight")!, bias = tensor("bias")
-            return [Float](unsafeUninitializedCapacity: outputCount) { out, count in
-                input.withUnsafeBufferPointer { x in
-                    weight.withUnsafeBufferPointer { w in
-                        withOptionalPointer(bias) { b in
-                            conv2d(x.baseAddress!, batch: batch, height: inputShape[1], width: inputShape[2], geometry: geometry,
-                                   weight: w.baseAddress!, bias: b, output: out.baseAddress!)
-                        }
-                    }
+            weight.withUnsafeBufferPointer { w in
+                withOptionalPointer(bias) { b in
+                    conv2d(x, batch: batch, height: inputShape[1], width: inputShape[2], geometry: geometry,
+                           weight: w.baseAddress!, bias: b, output: output)
                 }
-                count = outputCount
             }
         case let .linear(inFeatures, outFeatures, _):
             let weight = tensor("weight")!, bias = tensor("bias")
-            return [Float](unsafeUninitializedCapacity: outputCount) { out, count in
-                input.withUnsafeBufferPointer { x in
-                    weight.withUnsafeBufferPointer { w in
-                        withOptionalPointer(bias) { b in
-                            linear(x.baseAddress!, batch: batch, inFeatures: inFeatures, outFeatures: outFeatures,
-                                   weight: w.baseAddress!, bias: b, output: out.baseAddress!)
-                        }
-                    }
+            weight.withUnsafeBufferPointer { w in
+                withOptionalPointer(bias) { b in
+                    linear(x, batch: batch, inFeatures: inFeatures, outFeatures: outFeatures,
+                           weight: w.baseAddress!, bias: b, output: output)
                 }
-                count = outputCount
             }
         case let .batchNorm(attributes):
             let spatial = inputShape.dropFirst().reduce(1, *)
-            let weight = tensor("weight"), bias = tensor("bias")
-            var result = [Float](repeating: 0, count: outputCount)
-            input.withUnsafeBufferPointer { x in
-                result.withUnsafeMutableBufferPointer { out in
-                    withOptionalPointer(weight) { w in
-                        withOptionalPointer(bias) { b in
-                            switch mode {
-                            case .training:
-                                let (mean, variance) = batchNormTraining(x.baseAddress!, batch: batch, channels: attributes.features, spatial: spatial,
-                                                                         eps: attributes.eps, weight: w, bias: b, output: out.baseAddress!)
-                                statistics?(BatchStatistics(node: node.name, mean: mean, unbiasedVariance: variance))
-                            case .inference:
-                                let runningMean = tensor("running_mean")!, runningVariance = tensor("running_var")!
-                                runningMean.withUnsafeBufferPointer { m in
-                                    runningVariance.withUnsafeBufferPointer { v in
-                                        batchNormInference(x.baseAddress!, batch: batch, channels: attributes.features, spatial: spatial,
-                                                           eps: attributes.eps, runningMean: m.baseAddress!, runningVariance: v.baseAddress!,
-                                                           weight: w, bias: b, output: out.baseAddress!)
-                                    }
-                                }
+            withOptionalPointer(tensor("weight")) { w in
+                withOptionalPointer(tensor("bias")) { b in
+                    switch mode {
+                    case .training:
+                        let (mean, variance) = batchNormTraining(x, batch: batch, channels: attributes.features, spatial: spatial,
+                                                                 eps: attributes.eps, weight: w, bias: b, output: output)
+                        statistics?(BatchStatistics(node: node.name, mean: mean, unbiasedVariance: variance))
+                    case .inference:
+                        withOptionalPointer(tensor("running_mean")) { m in
+                            withOptionalPointer(tensor("running_var")) { v in
+                                batchNormInference(x, batch: batch, channels: attributes.features, spatial: spatial,
+                                                   eps: attributes.eps, runningMean: m!, runningVariance: v!,
+                                                   weight: w, bias: b, output: output)
                             }
                         }
                     }
                 }
             }
-            return result
         case .relu:
-            var result = input
-            result.withUnsafeMutableBufferPointer { relu($0.baseAddress!, count: outputCount, output: $0.baseAddress!) }
-            return result
+            relu(x, count: outputCount, output: output)
         case .add:
-            var result = input
-            second!.withUnsafeBufferPointer { b in
-                result.withUnsafeMutableBufferPointer { add($0.baseAddress!, b.baseAddress!, count: outputCount, output: $0.baseAddress!) }
-            }
-            return result
-        case let .maxPool2d(geometry), let .avgPool2d(geometry):
-            let isMax = if case .maxPool2d = node.operation { true } else { false }
-            return [Float](unsafeUninitializedCapacity: outputCount) { out, count in
-                input.withUnsafeBufferPointer { x in
-                    if isMax {
-                        maxPool2d(x.baseAddress!, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                  geometry: geometry, output: out.baseAddress!)
-                    } else {
-                        avgPool2d(x.baseAddress!, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                  geometry: geometry, output: out.baseAddress!)
-                    }
-                }
-                count = outputCount
-            }
+            add(x, inputs[1], count: outputCount, output: output)
+        case let .maxPool2d(geometry):
+            maxPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                      geometry: geometry, output: output)
+        case let .avgPool2d(geometry):
+            avgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                      geometry: geometry, output: output)
         case .globalAvgPool2d:
-            return [Float](unsafeUninitializedCapacity: outputCount) { out, count in
-                input.withUnsafeBufferPointer { x in
-                    globalAvgPool2d(x.baseAddress!, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                                    output: out.baseAddress!)
-                }
-                count = outputCount
-            }
+            globalAvgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                            output: output)
         case .flatten, .dropout, .identity:
-            return input
+            preconditionFailure("relabelling node '\(node.name)' has no kernel; the plan aliases its input")
         }
     }
 }
