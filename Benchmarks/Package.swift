@@ -35,5 +35,14 @@ let package = Package(
             path: "Benchmarks/AveragingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "ForwardKernelBenchmarks",
+            dependencies: [
+                .product(name: "SWAKit", package: "swa"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ForwardKernelBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

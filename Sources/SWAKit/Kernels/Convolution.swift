@@ -84,21 +84,34 @@ func slidingOutputCount(extent: Int, kernel: Int, stride: Int, padding: Int, dil
 /// `geometry.outputSize(height:width:)`. Zero padding; group `g` convolves input channels
 /// `g·inC/groups ..< (g+1)·inC/groups` into output channels `g·outC/groups ..< (g+1)·outC/groups`.
 ///
-/// Each sample is unfolded with im2col (skipped for 1×1, stride-1, unpadded kernels) and
-/// multiplied by the weight with one `cblas_sgemm` per group. Samples are split into one
-/// contiguous chunk per core, each with its own im2col buffer; every sample is computed the
-/// same way whatever the chunking, so results do not depend on the batch split or the core
+/// Samples are unfolded with im2col (skipped for 1×1, stride-1, unpadded kernels) and
+/// multiplied by the weight with one `cblas_sgemm` per group. Small planes are unfolded side by
+/// side, several samples to one product (see `samplesPerProduct`), so OpenBLAS packs the weight
+/// once for many columns. The products are split into one contiguous chunk per core; a
+/// sample's product partners are fixed by its index, so results do not depend on the core
 /// count. `output` must not overlap `input`.
 public func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
     let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
-    let macsPerSample = geometry.outChannels * outputHeight * outputWidth
+    let samples = samplesPerProduct(planeSize: outputHeight * outputWidth, batch: batch)
+    let macsPerProduct = samples * geometry.outChannels * outputHeight * outputWidth
         * (geometry.inChannels / geometry.groups) * geometry.kernelHeight * geometry.kernelWidth
+    let products = (batch + samples - 1) / samples
     conv2d(input, batch: batch, height: height, width: width, geometry: geometry, weight: weight, bias: bias,
-           output: output, chunks: Parallel.chunkCount(items: batch, itemCost: macsPerSample))
+           output: output, chunks: Parallel.chunkCount(items: products, itemCost: macsPerProduct))
 }
 
-/// `conv2d` with the batch cut into exactly `chunks` parallel chunks (tests force the split).
+/// Output columns one sgemm should have at least: below this, packing the weight (which
+/// OpenBLAS redoes at every call) costs a large share of the product. 
+let productColumnTarget = 256
+
+/// How many samples share one matrix product when an output plane has `planeSize` positions:
+/// enough to reach `productColumnTarget` columns (1 for planes of 16×16 and more).
+func samplesPerProduct(planeSize: Int, batch: Int) -> Int {
+    max(1, min(batch, (productColumnTarget + planeSize - 1) / max(1, planeSize)))
+}
+
+/// `conv2d` with the products cut into exactly `chunks` parallel chunks (tests force the split).
 func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
             weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
             chunks: Int) {
@@ -107,42 +120,74 @@ func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, 
     Kernels.prepare()
     let groups = geometry.groups
     let groupOut = geometry.outChannels / groups
-    let planeSize = outputHeight * outputWidth                                             // sgemm n
+    let planeSize = outputHeight * outputWidth
     let depth = geometry.inChannels / groups * geometry.kernelHeight * geometry.kernelWidth  // sgemm k
     let inputSize = geometry.inChannels * height * width
     let outputSize = geometry.outChannels * planeSize
-    let columnCount = geometry.isPointwise ? 0 : depth * groups * planeSize
+    let samplesPerProduct = samplesPerProduct(planeSize: planeSize, batch: batch)
+    let productCount = (batch + samplesPerProduct - 1) / samplesPerProduct
+    // A lone sample of a pointwise convolution is its own column matrix, and its product can
+    // go straight to the output; side by side, samples are unfolded and the product scattered.
+    let unfolds = !geometry.isPointwise || samplesPerProduct > 1
+    let columnCount = unfolds ? depth * groups * planeSize * samplesPerProduct : 0
+    let stagingCount = samplesPerProduct > 1 ? outputSize * samplesPerProduct : 0
 
     // Pointers are not Sendable; each chunk reads shared inputs and writes the outputs of its
     // own samples only, so the chunks never touch the same memory.
     nonisolated(unsafe) let input = input, weight = weight, bias = bias, output = output
-    Parallel.forEachChunk(of: batch, chunks: chunks) { samples in
-        // One im2col buffer per chunk, reused for all its samples.
+    Parallel.forEachChunk(of: productCount, chunks: chunks) { products in
+        // Buffers per chunk, reused for all its products.
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: max(1, columnCount))
-        defer { columns.deallocate() }
-        for sample in samples {
-            let x = input + sample * inputSize
-            let y = output + sample * outputSize
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: max(1, stagingCount))
+        defer {
+            columns.deallocate()
+            staging.deallocate()
+        }
+        for product in products {
+            let first = product * samplesPerProduct
+            let count = min(samplesPerProduct, batch - first)
+            let n = count * planeSize                                                       // sgemm n
             let matrix: UnsafePointer<Float>
-            if columnCount == 0 {
-                matrix = x
-            } else {
-                im2col(x, channels: geometry.inChannels, height: height, width: width, geometry: geometry,
-                       outputHeight: outputHeight, outputWidth: outputWidth, columns: columns)
+            if unfolds {
+                for index in 0 ..< count {
+                    let x = input + (first + index) * inputSize
+                    if geometry.isPointwise {
+                        for channel in 0 ..< geometry.inChannels {
+                            (columns + channel * n + index * planeSize).update(from: x + channel * planeSize, count: planeSize)
+                        }
+                    } else {
+                        im2col(x, channels: geometry.inChannels, height: height, width: width, geometry: geometry,
+                               outputHeight: outputHeight, outputWidth: outputWidth, columns: columns + index * planeSize,
+                               columnStride: n)
+                    }
+                }
                 matrix = UnsafePointer(columns)
+            } else {
+                matrix = input + first * inputSize
             }
+            // The product lands in the output itself for a lone sample, in staging otherwise.
+            let target = count == 1 && samplesPerProduct == 1 ? output + first * outputSize : staging
             for group in 0 ..< groups {
-                let groupOutput = y + group * groupOut * planeSize
+                let groupTarget = target + group * groupOut * n
                 if let bias {
                     // sgemm accumulates onto the bias (beta = 1) instead of a second pass.
                     for channel in 0 ..< groupOut {
-                        (groupOutput + channel * planeSize).update(repeating: bias[group * groupOut + channel], count: planeSize)
+                        (groupTarget + channel * n).update(repeating: bias[group * groupOut + channel], count: n)
                     }
                 }
-                sgemm(m: groupOut, n: planeSize, k: depth,
+                sgemm(m: groupOut, n: n, k: depth,
                       a: weight + group * groupOut * depth, lda: depth,
-                      b: matrix + group * depth * planeSize, ldb: planeSize,
-                      beta: bias == nil ? 0 : 1, c: groupOutput, ldc: planeSize)
+                      b: matrix + group * depth * n, ldb: n,
+                      beta: bias == nil ? 0 : 1, c: groupTarget, ldc: n)
+            }
+            if target == staging {
+                // staging is [outC, count · plane]; the output wants [count, outC, plane].
+                for index in 0 ..< count {
+                    let y = output + (first + index) * outputSize
+                    for channel in 0 ..< geometry.outChannels {
+                        (y + channel * planeSize).update(from: staging + channel * n + index * planeSize, count: planeSize)
+                    }
+                }
             }
         }
     }
