@@ -4,8 +4,9 @@ import Testing
 /// Buffer planning of the forward pass: which nodes write in place, which share a buffer, when
 /// buffers are freed, and that none of it changes a result.
 @Suite struct ExecutionPlanTests {
-    /// x → relu r0 → conv c1 → bn b1 → relu r1 → conv c2 → add(c2, c1) s → flatten f → linear out.
-    /// c1 feeds both b1 and the residual add, like the first BN of a pre-activation block.
+    /// x → relu r0 → conv c1 → bn b1 → relu r1 → conv c2 → add(c2, c1) s → relu r2 → flatten f
+    /// → linear out. c1 feeds both b1 and the residual add, like the first BN of a
+    /// pre-activation block.
     private func residualGraph(output: String = "out") throws -> ModelGraph {
         let conv = Conv2dGeometry(inChannels: 2, outChannels: 2, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
         return try ModelGraph(inputShape: [2, 5, 4], nodes: [
@@ -16,7 +17,8 @@ import Testing
             .init(name: "r1", operation: .relu, inputs: ["b1"]),
             .init(name: "c2", operation: .conv2d(conv, bias: false), inputs: ["r1"], tensors: ["weight": "c2.w"]),
             .init(name: "s", operation: .add, inputs: ["c2", "c1"]),
-            .init(name: "f", operation: .flatten, inputs: ["s"]),
+            .init(name: "r2", operation: .relu, inputs: ["s"]),
+            .init(name: "f", operation: .flatten, inputs: ["r2"]),
             .init(name: "out", operation: .linear(inFeatures: 40, outFeatures: 3, bias: true), inputs: ["f"],
                   tensors: ["weight": "out.w", "bias": "out.b"]),
         ], outputName: output)
@@ -28,21 +30,24 @@ import Testing
             .fresh,                  // r0: x is the caller's array
             .fresh,                  // c1
             .fresh,                  // b1: c1 is read again by the add
-            .inPlace(input: 0),      // r1 over b1
+            .alias,                  // r1: computed by b1, its only reader
             .fresh,                  // c2
             .inPlace(input: 0),      // s over c2
-            .alias,                  // f shares s
+            .inPlace(input: 0),      // r2 over s
+            .alias,                  // f shares r2
             .fresh,                  // out
         ])
-        #expect(plan.steps.map(\.outputSlot) == [1, 2, 3, 3, 4, 4, 4, 5])
+        #expect(plan.steps.map(\.appliesReLU) == [false, false, true, false, false, false, false, false, false])
+        #expect(plan.steps.map(\.outputSlot) == [1, 2, 3, 3, 4, 4, 4, 4, 5])
         // Slots are logical (the pool reuses their buffers): r0's is free after c1, c1's after the add.
-        #expect(plan.steps.map(\.releasedSlots) == [[], [1], [], [], [3], [2], [], [4]])
+        #expect(plan.steps.map(\.releasedSlots) == [[], [1], [], [], [3], [2], [], [], [4]])
         #expect(plan.outputSlot == 5)
     }
 
     @Test func theGraphOutputIsNeverOverwritten() throws {
         let plan = ExecutionPlan(graph: try residualGraph(output: "b1"))
-        #expect(plan.steps[3].output == .fresh)            // r1 may not write over b1, the output
+        #expect(plan.steps[2].appliesReLU == false)        // b1 is the output: r1 is not fused
+        #expect(plan.steps[3].output == .fresh)            // nor written over b1
         #expect(!plan.steps.contains { $0.releasedSlots.contains(plan.outputSlot) })
     }
 
@@ -69,7 +74,7 @@ import Testing
     private func unplannedPass(_ x: [Float], batch: Int, mode: ForwardPass.Mode, values: [String: [Float]]) -> [Float] {
         let conv = Conv2dGeometry(inChannels: 2, outChannels: 2, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
         let count = batch * 40
-        var r0 = [Float](repeating: 0, count: count), c1 = r0, b1 = r0, r1 = r0, c2 = r0, s = r0
+        var r0 = [Float](repeating: 0, count: count), c1 = r0, b1 = r0, r1 = r0, c2 = r0, s = r0, r2 = r0
         var out = [Float](repeating: 0, count: batch * 3)
         relu(x, count: count, output: &r0)
         conv2d(r0, batch: batch, height: 5, width: 4, geometry: conv, weight: values["c1.w"]!, bias: values["c1.b"]!, output: &c1)
@@ -84,7 +89,8 @@ import Testing
         relu(b1, count: count, output: &r1)
         conv2d(r1, batch: batch, height: 5, width: 4, geometry: conv, weight: values["c2.w"]!, bias: nil, output: &c2)
         add(c2, c1, count: count, output: &s)
-        linear(s, batch: batch, inFeatures: 40, outFeatures: 3, weight: values["out.w"]!, bias: values["out.b"]!, output: &out)
+        relu(s, count: count, output: &r2)
+        linear(r2, batch: batch, inFeatures: 40, outFeatures: 3, weight: values["out.w"]!, bias: values["out.b"]!, output: &out)
         return out
     }
 }

@@ -198,6 +198,41 @@ struct KernelTests {
                     rtol: 1e-4, atol: 1e-5)
     }
 
+
+    @Test("Batch norm with a fused ReLU equals ReLU after batch norm, bit for bit")
+    func batchNormWithFusedReLU() {
+        var generator = SeededGenerator(seed: 9)
+        let (batch, channels, spatial) = (3, 5, 7)
+        let count = batch * channels * spatial
+        var input = randomFloats(count, using: &generator)
+        input[4] = .nan                                   // NaN passes through a ReLU, as in PyTorch
+        let weight = randomFloats(channels, using: &generator), bias = randomFloats(channels, using: &generator)
+        let runningMean = randomFloats(channels, using: &generator)
+        let runningVariance = randomFloats(channels, using: &generator).map { $0 * $0 + 0.1 }
+        for training in [true, false] {
+            func normalized(fusingReLU fuse: Bool) -> [Float] {
+                var output = [Float](repeating: .nan, count: count)
+                withPointers(input, weight, bias) { x, w, b in
+                    withPointers(runningMean, runningVariance, nil) { mean, variance, _ in
+                        output.withUnsafeMutableBufferPointer { y in
+                            if training {
+                                _ = batchNormTraining(x, batch: batch, channels: channels, spatial: spatial, eps: 1e-5, weight: w, bias: b,
+                                                      output: y.baseAddress!, relu: fuse)
+                            } else {
+                                batchNormInference(x, batch: batch, channels: channels, spatial: spatial, eps: 1e-5, runningMean: mean,
+                                                   runningVariance: variance, weight: w, bias: b, output: y.baseAddress!, relu: fuse)
+                            }
+                            if !fuse { relu(y.baseAddress!, count: count, output: y.baseAddress!) }
+                        }
+                    }
+                }
+                return output
+            }
+            let fused = normalized(fusingReLU: true), separate = normalized(fusingReLU: false)
+            #expect(firstDifference(fused, separate, bitwise: true) == nil, "training: \(training)")
+            #expect(fused.contains { $0 == 0 } && fused.contains { $0 > 0 }, "the ReLU clamps some values, not all")
+        }
+    }
     @Test("Inference batch norm uses the running statistics", arguments: BatchNormCase.all)
     func batchNormInferenceMatchesReference(_ c: BatchNormCase) {
         var generator = SeededGenerator(seed: UInt64(c.count))

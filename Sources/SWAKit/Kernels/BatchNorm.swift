@@ -16,14 +16,15 @@ import RealModule
 /// `input` and `output` are `[batch, channels, spatial]`; `weight` and `bias` are `[channels]`
 /// (nil: 1 and 0, i.e. `affine=False`). Per channel, with `m = batch · spatial` values,
 /// `mean` and the biased variance `var` are computed in Double and
-/// `output = (x − mean) / sqrt(var + eps) · weight + bias`. `output` may be `input`.
+/// `output = (x − mean) / sqrt(var + eps) · weight + bias`, then `max(output, 0)` with
+/// `relu` (a following ReLU fused into the same pass). `output` may be `input`.
 ///
 /// - Returns: per channel, the batch mean and the unbiased variance `var · m / (m − 1)`,
 ///   the two values PyTorch folds into `running_mean` and `running_var`.
 /// - Precondition: `m > 1`, as PyTorch ("Expected more than 1 value per channel when training").
 public func batchNormTraining(_ input: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int, eps: Double,
                               weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
-                              output: UnsafeMutablePointer<Float>) -> (mean: [Double], unbiasedVariance: [Double]) {
+                              output: UnsafeMutablePointer<Float>, relu: Bool = false) -> (mean: [Double], unbiasedVariance: [Double]) {
     precondition(batch >= 0 && channels > 0 && spatial > 0, "batchNormTraining: bad shape [\(batch), \(channels), \(spatial)]")
     let count = batch * spatial
     precondition(count > 1, "batchNormTraining: expected more than 1 value per channel when training, got \(count)")
@@ -53,7 +54,7 @@ public func batchNormTraining(_ input: UnsafePointer<Float>, batch: Int, channel
     }
     normalize(input, batch: batch, channels: channels, spatial: spatial, mean: { mean[$0] },
               inverseStandardDeviation: { 1 / (biasedVariance[$0] + eps).squareRoot() },
-              weight: weight, bias: bias, output: output)
+              weight: weight, bias: bias, output: output, relu: relu)
     let correction = Double(count) / Double(count - 1)
     return (mean, biasedVariance.map { $0 * correction })
 }
@@ -77,27 +78,30 @@ func shiftedSums(_ values: UnsafePointer<Float>, count: Int, shift: Double) -> (
 ///
 /// `input` and `output` are `[batch, channels, spatial]`; `runningMean`, `runningVariance`,
 /// `weight` and `bias` are `[channels]` (nil weight/bias: 1 and 0, i.e. `affine=False`).
-/// `output` may be `input`.
+/// With `relu`, a following ReLU is fused: `max(output, 0)`. `output` may be `input`.
 public func batchNormInference(_ input: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int, eps: Double,
                                runningMean: UnsafePointer<Float>, runningVariance: UnsafePointer<Float>,
-                               weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                               weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               relu: Bool = false) {
     precondition(batch >= 0 && channels > 0 && spatial > 0, "batchNormInference: bad shape [\(batch), \(channels), \(spatial)]")
     normalize(input, batch: batch, channels: channels, spatial: spatial, mean: { Double(runningMean[$0]) },
               inverseStandardDeviation: { 1 / (Double(runningVariance[$0]) + eps).squareRoot() },
-              weight: weight, bias: bias, output: output)
+              weight: weight, bias: bias, output: output, relu: relu)
 }
 
 // MARK: - Shared normalisation
 
 /// `output = (x − mean(c)) · invstd(c) · weight[c] + bias[c]`, the per-channel factors folded
-/// in Double and rounded once to Float; planes spread over the cores.
+/// in Double and rounded once to Float, clamped at 0 with `relu` (NaN stays NaN, as in
+/// PyTorch's ReLU); planes spread over the cores.
 ///
 /// The mean is split into a Float head and tail, `x − mean = (x − head) − tail`: the first
 /// difference is exact for x near the mean (Sterbenz), so a mean far from zero (say 1000 with
 /// a standard deviation of 0.01) costs no more accuracy than the final rounding.
 func normalize(_ input: UnsafePointer<Float>, batch: Int, channels: Int, spatial: Int,
                mean: (Int) -> Double, inverseStandardDeviation: (Int) -> Double,
-               weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+               weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+               relu: Bool) {
     // Per channel: head and tail of the mean, scale, offset.
     let factors = UnsafeMutablePointer<Float>.allocate(capacity: 4 * channels)
     defer { factors.deallocate() }
@@ -119,8 +123,16 @@ func normalize(_ input: UnsafePointer<Float>, batch: Int, channels: Int, spatial
             let channel = plane % channels
             let head = heads[channel], tail = tails[channel], scale = scales[channel], offset = offsets[channel]
             let x = input + plane * spatial, y = output + plane * spatial
-            for index in 0 ..< spatial {
-                y[index] = Relaxed.multiplyAdd((x[index] - head) - tail, scale, offset)
+            // Two loops rather than a test per element, so each vectorises.
+            if relu {
+                for index in 0 ..< spatial {
+                    let value = Relaxed.multiplyAdd((x[index] - head) - tail, scale, offset)
+                    y[index] = value < 0 ? 0 : value
+                }
+            } else {
+                for index in 0 ..< spatial {
+                    y[index] = Relaxed.multiplyAdd((x[index] - head) - tail, scale, offset)
+                }
             }
         }
     }

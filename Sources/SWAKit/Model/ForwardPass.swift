@@ -1,8 +1,8 @@
 /// Runs a bound model forward on batches of samples on the CPU.
 ///
 /// Activations are Float32, NCHW, in buffers that an `ExecutionPlan` assigns: elementwise
-/// nodes write over a dead input, relabelling nodes share their input's buffer, and buffers
-/// are reused between nodes and batches. Batch norm runs with running statistics
+/// nodes write over a dead input, relabelling nodes share their input's buffer, a ReLU after a
+/// batch norm runs inside it, and buffers are reused between nodes and batches. Batch norm runs with running statistics
 /// (`.inference`, PyTorch's `model.eval()`) or with batch statistics (`.training`,
 /// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout is the
 /// identity in both modes (DESIGN §5).
@@ -53,7 +53,7 @@ public struct ForwardPass {
                 }
                 if step.output != .alias {
                     apply(node, inputs: step.inputSlots.map { UnsafePointer(slots[$0]!) }, output: slots[step.outputSlot]!,
-                          inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
+                          appliesReLU: step.appliesReLU, inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
                           outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
                 }
                 for slot in step.releasedSlots {
@@ -68,9 +68,9 @@ public struct ForwardPass {
     }
 
     /// Runs `node`'s kernel from `inputs` into `output` (which may be one of the inputs when
-    /// the plan says in place).
+    /// the plan says in place); a batch norm with `appliesReLU` also does the ReLU after it.
     private func apply(_ node: ModelGraph.Node, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
-                       inputShape: [Int], batch: Int, outputCount: Int, mode: Mode,
+                       appliesReLU: Bool, inputShape: [Int], batch: Int, outputCount: Int, mode: Mode,
                        statistics: ((BatchStatistics) -> Void)?) {
         let values = parameters.values
         func tensor(_ role: String) -> [Float]? { node.tensors[role].flatMap { values[$0] } }
@@ -99,14 +99,15 @@ public struct ForwardPass {
                     switch mode {
                     case .training:
                         let (mean, variance) = batchNormTraining(x, batch: batch, channels: attributes.features, spatial: spatial,
-                                                                 eps: attributes.eps, weight: w, bias: b, output: output)
+                                                                 eps: attributes.eps, weight: w, bias: b, output: output,
+                                                                 relu: appliesReLU)
                         statistics?(BatchStatistics(node: node.name, mean: mean, unbiasedVariance: variance))
                     case .inference:
                         withOptionalPointer(tensor("running_mean")) { m in
                             withOptionalPointer(tensor("running_var")) { v in
                                 batchNormInference(x, batch: batch, channels: attributes.features, spatial: spatial,
                                                    eps: attributes.eps, runningMean: m!, runningVariance: v!,
-                                                   weight: w, bias: b, output: output)
+                                                   weight: w, bias: b, output: output, relu: appliesReLU)
                             }
                         }
                     }
