@@ -35,7 +35,7 @@ demo: build
 bench: deps
 	@bash Benchmarks/bench-average.sh
 
-# swa-bn-update and swa-eval against PyTorch (needs torch and numpy in python3; ~20 minutes)
+# swa-bn-update and swa-eval against PyTorch (needs torch, numpy and safetensors in python3; ~13 minutes)
 bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
 
