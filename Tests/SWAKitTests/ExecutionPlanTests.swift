@@ -4,11 +4,13 @@ import Testing
 /// Buffer planning of the forward pass: which nodes write in place, which share a buffer, when
 /// buffers are freed, and that none of it changes a result.
 @Suite struct ExecutionPlanTests {
+    /// Both convolutions of the residual graph: 2 → 2 channels, 3×3, padding 1.
+    private let conv = Conv2dGeometry(inChannels: 2, outChannels: 2, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
+
     /// x → relu r0 → conv c1 → bn b1 → relu r1 → conv c2 → add(c2, c1) s → relu r2 → flatten f
     /// → linear out. c1 feeds both b1 and the residual add, like the first BN of a
     /// pre-activation block.
     private func residualGraph(output: String = "out") throws -> ModelGraph {
-        let conv = Conv2dGeometry(inChannels: 2, outChannels: 2, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
         return try ModelGraph(inputShape: [2, 5, 4], nodes: [
             .init(name: "r0", operation: .relu, inputs: ["x"]),
             .init(name: "c1", operation: .conv2d(conv, bias: true), inputs: ["r0"], tensors: ["weight": "c1.w", "bias": "c1.b"]),
@@ -72,7 +74,6 @@ import Testing
 
     /// The residual graph computed kernel by kernel, every activation in its own array.
     private func unplannedPass(_ x: [Float], batch: Int, mode: ForwardPass.Mode, values: [String: [Float]]) -> [Float] {
-        let conv = Conv2dGeometry(inChannels: 2, outChannels: 2, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
         let count = batch * 40
         var r0 = [Float](repeating: 0, count: count), c1 = r0, b1 = r0, r1 = r0, c2 = r0, s = r0, r2 = r0
         var out = [Float](repeating: 0, count: batch * 3)

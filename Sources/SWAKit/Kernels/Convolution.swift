@@ -92,17 +92,12 @@ func slidingOutputCount(extent: Int, kernel: Int, stride: Int, padding: Int, dil
 /// count. `output` must not overlap `input`.
 public func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-    let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
-    let samples = samplesPerProduct(planeSize: outputHeight * outputWidth, batch: batch)
-    let macsPerProduct = samples * geometry.outChannels * outputHeight * outputWidth
-        * (geometry.inChannels / geometry.groups) * geometry.kernelHeight * geometry.kernelWidth
-    let products = (batch + samples - 1) / samples
     conv2d(input, batch: batch, height: height, width: width, geometry: geometry, weight: weight, bias: bias,
-           output: output, chunks: Parallel.chunkCount(items: products, itemCost: macsPerProduct))
+           output: output, chunks: nil)
 }
 
 /// Output columns one sgemm should have at least: below this, packing the weight (which
-/// OpenBLAS redoes at every call) costs a large share of the product. 
+/// OpenBLAS redoes at every call) costs a large share of the product.
 let productColumnTarget = 256
 
 /// How many samples share one matrix product when an output plane has `planeSize` positions:
@@ -111,10 +106,11 @@ func samplesPerProduct(planeSize: Int, batch: Int) -> Int {
     max(1, min(batch, (productColumnTarget + planeSize - 1) / max(1, planeSize)))
 }
 
-/// `conv2d` with the products cut into exactly `chunks` parallel chunks (tests force the split).
+/// `conv2d` with the products cut into exactly `chunks` parallel chunks (tests force the split),
+/// or with nil into as many as the cores and the work call for.
 func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
             weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-            chunks: Int) {
+            chunks: Int?) {
     precondition(batch >= 0, "conv2d: negative batch")
     let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
     Kernels.prepare()
@@ -126,6 +122,7 @@ func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, 
     let outputSize = geometry.outChannels * planeSize
     let samplesPerProduct = samplesPerProduct(planeSize: planeSize, batch: batch)
     let productCount = (batch + samplesPerProduct - 1) / samplesPerProduct
+    let chunks = chunks ?? Parallel.chunkCount(items: productCount, itemCost: samplesPerProduct * outputSize * depth)  // MACs
     // A lone sample of a pointwise convolution is its own column matrix, and its product can
     // go straight to the output; side by side, samples are unfolded and the product scattered.
     let unfolds = !geometry.isPointwise || samplesPerProduct > 1

@@ -47,19 +47,19 @@ struct ExecutionPlan: Sendable {
 
     init(graph: ModelGraph) {
         let nodes = graph.nodes
-        var lastReader: [String: Int] = [:]
+        // The nodes that read each name, in order.
         var readers: [String: [Int]] = [:]
         for (index, node) in nodes.enumerated() {
-            for input in node.inputs { lastReader[input] = index }
             for input in Set(node.inputs) { readers[input, default: []].append(index) }
         }
         // ReLUs computed by the batch norm they read: the norm's only reader, and the norm's
         // output, which the ReLU overwrites, is not the graph's.
-        var fusedReLUs: Set<Int> = []
-        for node in nodes {
+        var fusedReLUs: Set<Int> = [], fusingBatchNorms: Set<Int> = []
+        for (index, node) in nodes.enumerated() {
             guard case .batchNorm = node.operation, node.name != graph.outputName,
                   let only = readers[node.name], only.count == 1, nodes[only[0]].operation == .relu else { continue }
             fusedReLUs.insert(only[0])
+            fusingBatchNorms.insert(index)
         }
         var slotOf: [String: Int] = [graph.inputName: Self.inputSlot]
         var namesIn: [[String]] = [[graph.inputName]]
@@ -67,7 +67,7 @@ struct ExecutionPlan: Sendable {
         // caller's input and the slot of the graph's output are never reused.
         func isDead(_ slot: Int, after index: Int) -> Bool {
             slot != Self.inputSlot
-                && namesIn[slot].allSatisfy { $0 != graph.outputName && (lastReader[$0] ?? -1) <= index }
+                && namesIn[slot].allSatisfy { $0 != graph.outputName && (readers[$0]?.last ?? -1) <= index }
         }
 
         var steps: [Step] = []
@@ -92,7 +92,7 @@ struct ExecutionPlan: Sendable {
             let released = Set(inputSlots).filter { $0 != outputSlot && isDead($0, after: index) }.sorted()
             steps.append(Step(inputSlots: inputSlots, outputSlot: outputSlot, output: output, releasedSlots: released,
                               outputElementsPerSample: graph.shapes[node.name]!.reduce(1, *),
-                              appliesReLU: readers[node.name].map { $0.count == 1 && fusedReLUs.contains($0[0]) } ?? false))
+                              appliesReLU: fusingBatchNorms.contains(index)))
         }
         self.steps = steps
         self.slotCount = namesIn.count

@@ -38,32 +38,31 @@ public struct ForwardPass {
         let graph = parameters.graph
         precondition(input.count == batch * graph.inputShape.reduce(1, *), "input does not match the graph's input shape")
         return input.withUnsafeBufferPointer { inputBuffer in
-            // Slot 0 is the caller's array, which is only ever read.
-            var slots = [UnsafeMutablePointer<Float>?](repeating: nil, count: plan.slotCount)
-            var owned = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: plan.slotCount)
-            slots[ExecutionPlan.inputSlot] = UnsafeMutablePointer(mutating: inputBuffer.baseAddress!)
+            // The buffer of each slot while it is in use; the input slot is the caller's array,
+            // which is only ever read.
+            var buffers = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: plan.slotCount)
             defer {
-                for case let buffer? in owned { pool.give(buffer) }
+                for case let buffer? in buffers { pool.give(buffer) }
+            }
+            func pointer(_ slot: Int) -> UnsafePointer<Float> {
+                slot == ExecutionPlan.inputSlot ? inputBuffer.baseAddress! : UnsafePointer(buffers[slot]!.baseAddress!)
             }
             for (node, step) in zip(graph.nodes, plan.steps) {
                 if step.output == .fresh {
-                    let buffer = pool.take(count: batch * step.outputElementsPerSample)
-                    owned[step.outputSlot] = buffer
-                    slots[step.outputSlot] = buffer.baseAddress!
+                    buffers[step.outputSlot] = pool.take(count: batch * step.outputElementsPerSample)
                 }
                 if step.output != .alias {
-                    apply(node, inputs: step.inputSlots.map { UnsafePointer(slots[$0]!) }, output: slots[step.outputSlot]!,
+                    apply(node, inputs: step.inputSlots.map(pointer), output: buffers[step.outputSlot]!.baseAddress!,
                           appliesReLU: step.appliesReLU, inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
                           outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
                 }
                 for slot in step.releasedSlots {
-                    if let buffer = owned[slot] { pool.give(buffer) }
-                    owned[slot] = nil
-                    slots[slot] = nil
+                    if let buffer = buffers[slot] { pool.give(buffer) }
+                    buffers[slot] = nil
                 }
             }
             let outputCount = batch * graph.outputShape.reduce(1, *)
-            return Array(UnsafeBufferPointer(start: slots[plan.outputSlot]!, count: outputCount))
+            return Array(UnsafeBufferPointer(start: pointer(plan.outputSlot), count: outputCount))
         }
     }
 
