@@ -65,12 +65,14 @@ extension TestSupport {
         var stderr: String
     }
 
-    /// Runs `executable` with `arguments` and captures what it prints (stderr must stay small).
+    /// Runs `executable` with `arguments` (in `directory`, if given) and captures what it
+    /// prints (stderr must stay small).
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -123,17 +125,5 @@ extension TestSupport {
     }
 }
 
-/// SplitMix64: a tiny deterministic generator, so every random test replays exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The library's SplitMix64, seeded, so every random test replays exactly.
+typealias SeededGenerator = SplitMix64
