@@ -30,20 +30,8 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 # MARK: - Tools
 
-need=""
-command -v hyperfine >/dev/null || need="$need hyperfine"
-command -v zstd >/dev/null || need="$need zstd"
-[ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1 || need="$need time"
-command -v python3 >/dev/null || need="$need python3"
-if [ -n "$need" ]; then
-    if [ "$(id -u)" = 0 ]; then
-        say "installing:$need"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
-    else
-        say "missing:$need; run: sudo apt-get install -y$need"
-        exit 1
-    fi
-fi
+. "$here/bench-common.sh"
+require_tools hyperfine zstd time python3
 
 # MARK: - Build
 
@@ -69,9 +57,6 @@ if [ "$free_mb" -lt "$need_mb" ]; then
     say "need about $need_mb MB free in $work, have $free_mb MB"
     exit 1
 fi
-
-# Busy CPU ticks of the whole machine so far (user, nice, system, irq, softirq, steal).
-cpu_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
 # Maximum resident set size of one run of "$@", in KiB.
 peak_rss_kib() {

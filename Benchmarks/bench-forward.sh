@@ -33,19 +33,8 @@ say() { printf 'bench-forward: %s\n' "$*" >&2; }
 
 # MARK: - Tools
 
-need=""
-command -v hyperfine >/dev/null || need="$need hyperfine"
-command -v zstd >/dev/null || need="$need zstd"
-[ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1 || need="$need time"
-if [ -n "$need" ]; then
-    if [ "$(id -u)" = 0 ]; then
-        say "installing:$need"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
-    else
-        say "missing:$need; run: sudo apt-get install -y$need"
-        exit 1
-    fi
-fi
+. "$here/bench-common.sh"
+require_tools hyperfine zstd time
 if ! python3 -c 'import torch, numpy, safetensors' 2>/dev/null; then
     say "python3 with torch, numpy and safetensors is needed for the PyTorch side"
     exit 1
@@ -66,8 +55,6 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/swa-bench-forward.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# Busy CPU ticks of the whole machine so far (user, nice, system, irq, softirq, steal).
-cpu_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 ticks_per_s="$(getconf CLK_TCK)"
 
 # time_v NAME CMD...: runs CMD under /usr/bin/time -v, its stdout to $work/NAME.out, and
