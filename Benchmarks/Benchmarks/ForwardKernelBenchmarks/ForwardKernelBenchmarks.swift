@@ -3,7 +3,8 @@ import SWAKit
 
 // Micro-benchmarks of the forward pass's kernels on the layer shapes of PreResNet-20/164 at
 // batch size 128 (CIFAR, 32×32 inputs): the 3×3 convolutions of the three stages, a 1×1
-// bottleneck convolution, and the memory-bound batch norm (training mode) and ReLU.
+// bottleneck convolution, the memory-bound batch norm (training mode) and ReLU, and the pools
+// of VGG (2×2 max) and PreResNet (8×8 average).
 // One iteration is one layer over the whole batch. bench-forward.sh measures whole passes
 // against PyTorch; these say which kernel a change moved.
 //
@@ -65,6 +66,20 @@ let benchmarks: @Sendable () -> Void = {
             let statistics = batchNormTraining(opaque(activations), batch: batch, channels: 64, spatial: 1024, eps: 1e-5,
                                                weight: nil, bias: nil, output: scratch)
             blackHole(statistics.mean[0])
+        }
+    }
+    Benchmark("max pool 2x2 64ch @32x32") { benchmark in
+        for _ in benchmark.scaledIterations {
+            maxPool2d(opaque(activations), batch: batch, channels: 64, height: 32, width: 32,
+                      geometry: Pool2dGeometry(kernelHeight: 2, kernelWidth: 2), output: scratch)
+            blackHole(scratch[0])
+        }
+    }
+    Benchmark("avg pool 8x8 64ch @8x8") { benchmark in
+        for _ in benchmark.scaledIterations {
+            avgPool2d(opaque(activations), batch: batch, channels: 64, height: 8, width: 8,
+                      geometry: Pool2dGeometry(kernelHeight: 8, kernelWidth: 8), output: scratch)
+            blackHole(scratch[0])
         }
     }
     Benchmark("relu 64ch @32x32") { benchmark in

@@ -59,30 +59,17 @@ public func maxPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, 
                       geometry: Pool2dGeometry, output: UnsafeMutablePointer<Float>) {
     let windows = PoolWindows(batch: batch, channels: channels, height: height, width: width, geometry: geometry,
                               function: "maxPool2d")
-    // Each chunk writes the output planes of its own input planes only.
-    nonisolated(unsafe) let input = input, output = output
-    Parallel.forEachChunk(of: windows.planes, chunks: windows.chunks) { planes in
-        for planeIndex in planes {
-            let plane = input + planeIndex * height * width
-            var y = output + planeIndex * windows.outputHeight * windows.outputWidth
-            for oy in 0 ..< windows.outputHeight {
-                let rows = windows.rows(oy)
-                for ox in 0 ..< windows.outputWidth {
-                    let columns = windows.columns(ox)
-                    var best = -Float.infinity
-                    for row in rows {
-                        let line = plane + row * width
-                        for column in columns {
-                            let value = line[column]
-                            // `value != value` is the NaN test; a NaN, once taken, is kept.
-                            best = value > best || value != value ? value : best
-                        }
-                    }
-                    y.pointee = best
-                    y += 1
-                }
+    windows.pool(input, into: output) { plane, rows, columns in
+        var best = -Float.infinity
+        for row in rows {
+            let line = plane + row * width
+            for column in columns {
+                let value = line[column]
+                // `value != value` is the NaN test; a NaN, once taken, is kept.
+                best = value > best || value != value ? value : best
             }
         }
+        return best
     }
 }
 
@@ -95,26 +82,13 @@ public func avgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, 
                               function: "avgPool2d")
     // Without ceil_mode every window lies inside the padded input, so the divisor is constant.
     let divisor = Float(geometry.kernelHeight * geometry.kernelWidth)
-    // Each chunk writes the output planes of its own input planes only.
-    nonisolated(unsafe) let input = input, output = output
-    Parallel.forEachChunk(of: windows.planes, chunks: windows.chunks) { planes in
-        for planeIndex in planes {
-            let plane = input + planeIndex * height * width
-            var y = output + planeIndex * windows.outputHeight * windows.outputWidth
-            for oy in 0 ..< windows.outputHeight {
-                let rows = windows.rows(oy)
-                for ox in 0 ..< windows.outputWidth {
-                    let columns = windows.columns(ox)
-                    var sum: Float = 0
-                    for row in rows {
-                        let line = plane + row * width
-                        for column in columns { sum = Relaxed.sum(sum, line[column]) }
-                    }
-                    y.pointee = sum / divisor
-                    y += 1
-                }
-            }
+    windows.pool(input, into: output) { plane, rows, columns in
+        var sum: Float = 0
+        for row in rows {
+            let line = plane + row * width
+            for column in columns { sum = Relaxed.sum(sum, line[column]) }
         }
+        return sum / divisor
     }
 }
 
@@ -150,6 +124,29 @@ struct PoolWindows {
     func columns(_ ox: Int) -> Range<Int> {
         let left = ox * geometry.strideX - geometry.paddingX
         return max(0, left) ..< min(width, left + geometry.kernelWidth)
+    }
+
+    /// Writes every output value of every plane as `reduce(plane, rows, columns)`: the input
+    /// plane `[height, width]` and its rows and columns under the window that lie inside the
+    /// image. Planes are spread over the cores.
+    @inline(__always)
+    func pool(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+              _ reduce: @Sendable (_ plane: UnsafePointer<Float>, _ rows: Range<Int>, _ columns: Range<Int>) -> Float) {
+        // Each chunk writes the output planes of its own input planes only.
+        nonisolated(unsafe) let input = input, output = output
+        Parallel.forEachChunk(of: planes, chunks: chunks) { planes in
+            for planeIndex in planes {
+                let plane = input + planeIndex * height * width
+                var y = output + planeIndex * outputHeight * outputWidth
+                for oy in 0 ..< outputHeight {
+                    let rows = rows(oy)
+                    for ox in 0 ..< outputWidth {
+                        y.pointee = reduce(plane, rows, columns(ox))
+                        y += 1
+                    }
+                }
+            }
+        }
     }
 }
 
