@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "swa",
     products: [
-        .library(name: "SWAKit", targets: ["SWAKit"]),
+        .library(name: "SWAKit", targets: ["SWAFormats", "SWAData", "SWAEngine", "SWAKit"]),
         .executable(name: "swa-avg", targets: ["swa-avg"]),
         .executable(name: "swa-inspect", targets: ["swa-inspect"]),
         .executable(name: "swa-bn-update", targets: ["swa-bn-update"]),
@@ -19,16 +19,47 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The layers, bottom up (docs/ARCHITECTURE.md). Each may use only the ones above it.
+        // Tensors and file formats: safetensors, zstd, the checkpoint reader and writer, the
+        // swa.* metadata schema, atomic output files.
         .target(
-            name: "SWAKit",
+            name: "SWAFormats",
             dependencies: [
                 "CZstd",
-                "CBLAS",
                 .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Data sets: .npz/.npy and checkpoint-format data, layouts, normalisation, augmentation, batches.
+        .target(
+            name: "SWAData",
+            dependencies: [
+                "SWAFormats",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // The model engine: graph JSON and presets, binding weights, kernels over OpenBLAS, the forward pass.
+        .target(
+            name: "SWAEngine",
+            dependencies: [
+                "SWAFormats",
+                "CBLAS",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        // The procedures: checkpoint discovery and selection, averaging, the BN update, evaluation.
+        .target(
+            name: "SWAKit",
+            dependencies: [
+                "SWAFormats",
+                "SWAData",
+                "SWAEngine",
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The command-line layer: shared flags, progress, exit codes, signal handling.
         .target(
             name: "SWACommandLine",
             dependencies: ["SWAKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -37,7 +68,12 @@ let package = Package(
         .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-bn-update", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-eval", dependencies: ["SWACommandLine"]),
-        // Unit tests per SWAKit area, and end-to-end tests (EndToEnd/) that run the built tools.
-        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit"]),
+        // Test-only code: naive reference kernels (the oracles) and an .npz writer.
+        .target(
+            name: "SWATestSupport",
+            dependencies: ["SWAFormats", "SWAData", "SWAEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        // Unit tests per area, and end-to-end tests (EndToEnd/) that run the built tools.
+        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit", "SWACommandLine", "SWATestSupport"]),
     ]
 )

@@ -1,3 +1,7 @@
+import SWAData
+import SWAEngine
+import SWAFormats
+import SWAKit
 import Foundation
 
 /// A one-line progress bar on standard error, redrawn at most ten times a second.

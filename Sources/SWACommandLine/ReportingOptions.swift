@@ -1,3 +1,7 @@
+import SWAData
+import SWAEngine
+import SWAFormats
+import SWAKit
 import ArgumentParser
 
 /// `--json` and `--quiet`: how every tool reports what it did.

@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import ArgumentParser
 import SWAKit
 

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The averaging engine against PyTorch's golden values and against a naive Float64 oracle.
 @Suite struct AveragingTests {

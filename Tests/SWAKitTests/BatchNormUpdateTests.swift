@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The BN pass and the forward engine against PyTorch's `update_bn` and logits on the fixtures.
 @Suite struct BatchNormUpdateTests {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The writer: exact round trips through the reader, the frame and seek-table layout of
 /// DESIGN §2 checked with the stock `zstd` CLI, and files that appear whole or not at all.

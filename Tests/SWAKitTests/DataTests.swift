@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Data files (`.npz` stored and deflated, checkpoint format) opened as `DataSet`s and read in
 /// batches: the fixture data against values read once with `numpy.load`, hand-made arrays

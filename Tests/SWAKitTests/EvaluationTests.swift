@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Metrics on hand-computed cases, and the FGE ensemble and SWA model against PyTorch.
 @Suite struct EvaluationTests {

@@ -1,5 +1,9 @@
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Buffer planning of the forward pass: which nodes write in place, which share a buffer, when
 /// buffers are freed, and that none of it changes a result.

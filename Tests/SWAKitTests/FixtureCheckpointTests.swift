@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The committed PyTorch run (fixtures/README.md): 20 checkpoints that every later test
 /// builds on must read through cleanly and carry the metadata the tools rely on.

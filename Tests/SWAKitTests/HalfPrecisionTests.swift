@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// `float16Bits(rounding:)` and `bfloat16Bits(rounding:)` against a brute-force oracle: every one
 /// of the 65,536 bit patterns decoded exactly, and the nearest of them picked by hand, ties to

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The strict RFC 8259 parser that reads safetensors headers and graphs, and its serialiser.
 @Suite("JSON parser")

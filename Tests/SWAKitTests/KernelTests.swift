@@ -1,5 +1,9 @@
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The CPU kernels of the forward pass against the naive oracle (`ReferenceKernels`) on odd
 /// shapes with seeded random data, plus hand-computed cases that pin the oracle itself to

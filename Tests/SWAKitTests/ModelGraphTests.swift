@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Graph JSON: the fixture's graph, round trips, and every rejection naming the node.
 @Suite struct ModelGraphTests {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// `.npy` headers written byte by byte: every variant NumPy and older writers produce reads
 /// back; everything this toolkit cannot use is one error naming the file, member and dtype.

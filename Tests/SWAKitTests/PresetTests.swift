@@ -1,5 +1,9 @@
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The presets rebuild timgaripov/swa `models/` key for key (facts: swa-anchors.md §4).
 @Suite struct PresetTests {

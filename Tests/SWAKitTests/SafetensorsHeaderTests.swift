@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Plain safetensors files written byte by byte and opened with `CheckpointReader`: what the
 /// official format allows reads back exactly; everything else is one error naming the file

@@ -1,6 +1,10 @@
 import Foundation
 import RealModule
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// Paths and helpers shared by every test file.
 enum TestSupport {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// The streaming zstd reader against files made by the stock `zstd` CLI: every valid stream
 /// reads back byte-identical tensors; every broken one is an error naming the file.

@@ -1,5 +1,7 @@
 import Benchmark
 import Foundation
+import SWAEngine
+import SWAFormats
 import SWAKit
 import SyntheticCheckpoints
 

@@ -1,4 +1,6 @@
 import Benchmark
+import SWAEngine
+import SWAFormats
 import SWAKit
 
 // Micro-benchmarks of the forward pass's kernels on the layer shapes of PreResNet-20/164 at

@@ -1,3 +1,5 @@
+import SWAEngine
+import SWAFormats
 import SWAKit
 
 /// The tensor layout of a model-shaped checkpoint of about a given size.

@@ -1,4 +1,6 @@
 import Foundation
+import SWAEngine
+import SWAFormats
 import SWAKit
 
 /// The checkpoints of a pretend SGD run: one set of "trained" weights, and each checkpoint

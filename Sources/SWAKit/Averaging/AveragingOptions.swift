@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 /// How the selected checkpoints are combined (DESIGN §5).
 public enum AveragingMethod: Sendable, Equatable {
     /// Σ wᵢ·xᵢ / Σ wᵢ in input order; equal weights give the SWA average.

@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 /// Everything `swa-avg` needs to write one averaged checkpoint.

@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 /// Checks that every input holds the same tensors (names, dtypes, shapes) as the first,
 /// before any data is read; the error names the first file and tensor that differ.
 /// - Returns: whether all inputs also share one byte layout, so they can be streamed in lockstep.

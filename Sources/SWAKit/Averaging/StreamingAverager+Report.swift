@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 // MARK: - Output metadata and report

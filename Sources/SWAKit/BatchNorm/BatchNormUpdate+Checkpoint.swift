@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 // MARK: - Writing the updated checkpoint
 
 extension BatchNormUpdate.Result {

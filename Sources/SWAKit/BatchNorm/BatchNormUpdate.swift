@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 /// How batches are weighted when the running statistics are averaged over the pass.

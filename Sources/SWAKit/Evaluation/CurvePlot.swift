@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 /// One point of the ensemble curve: the FGE ensemble of the first `k` members.

@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 /// What `swa-eval --json` prints: DESIGN §4's contract (accuracy as a fraction, NLL in nats),
 /// plus timings. Keys are snake_case.
 public struct EvaluationReport: Codable, Sendable {

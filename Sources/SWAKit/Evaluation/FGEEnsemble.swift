@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 /// The Fast Geometric Ensemble of checkpoints: their softmax probabilities averaged in Float64

@@ -1,3 +1,6 @@
+import SWAData
+import SWAEngine
+import SWAFormats
 import Foundation
 
 /// One model's predictions on a data set: class probabilities in Float64 and log p(label).

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import SWAData
+@testable import SWAEngine
+@testable import SWAFormats
 @testable import SWAKit
+import SWATestSupport
 
 /// `swa-bn-update` run as a user runs it, after `swa-avg` on the fixtures.
 @Suite struct SWABNUpdateCommandTests {

@@ -1,0 +1,84 @@
+import SWAFormats
+/// What a data file says about one of its arrays before any element is read.
+public struct ArrayInfo: Sendable, Equatable {
+    /// The key, e.g. `"x"`.
+    public var key: String
+    /// Element type as stored.
+    public var dtype: DType
+    /// Dimensions, outermost first (C order).
+    public var shape: [Int]
+    /// The file and member, for error messages.
+    public var source: ArraySource
+
+    /// An array's description, as a container reports it.
+    public init(key: String, dtype: DType, shape: [Int], source: ArraySource) {
+        self.key = key
+        self.dtype = dtype
+        self.shape = shape
+        self.source = source
+    }
+
+    /// Number of elements: the product of `shape`.
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// `[1300, 1, 8, 8]`, as errors print shapes.
+    public var shapeDescription: String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+}
+
+/// Whether a streaming reader wants more bytes.
+public enum ReadStep: Sendable {
+    /// Go on with the next chunk.
+    case more
+    /// Stop reading this array; nothing after it is checked.
+    case stop
+}
+
+/// A file of named arrays that hands out each array's elements as a stream of byte chunks.
+///
+/// Implemented by `.npz` archives and checkpoint-format files; `DataSet` reads through it.
+public protocol ArrayContainer: AnyObject {
+    /// The path as the user gave it.
+    var path: String { get }
+    /// Names of the arrays, in file order.
+    var keys: [String] { get }
+    /// Type and shape of the array `key`, reading at most its header.
+    /// - Throws: naming the keys present when there is no array `key`.
+    func info(of key: String) throws -> ArrayInfo
+    /// Calls `body` with consecutive chunks of the raw little-endian elements of `key`, in C
+    /// order, until the elements end or `body` returns `.stop`. Chunks may split elements.
+    /// - Throws: if the array is truncated or the file corrupt; errors `body` throws pass through unchanged.
+    func streamElements(of key: String, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws
+}
+
+extension ArrayContainer {
+    /// The error for a missing array, listing what the file does hold.
+    func missingKeyError(_ key: String) -> SWAError {
+        let present = keys.isEmpty ? "none" : keys.map { "'\($0)'" }.joined(separator: ", ")
+        return SWAError(file: path, "no array '\(key)'; arrays present: \(present)")
+    }
+}
+
+extension DType {
+    /// The NumPy name of the type, as data errors print it: `float32`, `int64`, `uint8`.
+    var arrayTypeName: String {
+        switch self {
+        case .f64: "float64"
+        case .f32: "float32"
+        case .f16: "float16"
+        case .bf16: "bfloat16"
+        case .i64: "int64"
+        case .i32: "int32"
+        case .i16: "int16"
+        case .i8: "int8"
+        case .u8: "uint8"
+        case .bool: "bool"
+        }
+    }
+
+    /// Whether the type holds integers (class labels may use it).
+    var isInteger: Bool {
+        switch self {
+        case .i64, .i32, .i16, .i8, .u8: true
+        default: false
+        }
+    }
+}

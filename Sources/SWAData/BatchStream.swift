@@ -1,0 +1,182 @@
+import SWAFormats
+/// Consecutive samples of a data set, ready for a model.
+public struct Batch {
+    /// Inputs, normalised and augmented, always NCHW: `count × sampleShape` values, i.e.
+    /// `[count, C, H, W]` for images or `[count, F]` for features, C order.
+    public var x: [Float]
+    /// Labels of the same samples, or `nil` when the data set has none.
+    public var y: [Int64]?
+    /// Samples in the batch: the requested size, except perhaps for the last batch.
+    public var count: Int
+    /// Index in the data file of the batch's first sample.
+    public var firstIndex: Int
+
+    /// A batch of `count` samples starting at file index `firstIndex`; `x` holds `count × sampleShape` values.
+    public init(x: [Float], y: [Int64]?, count: Int, firstIndex: Int) {
+        self.x = x
+        self.y = y
+        self.count = count
+        self.firstIndex = firstIndex
+    }
+}
+
+extension DataSet {
+    /// Values in one sample: the product of `sampleShape`.
+    public var sampleElementCount: Int { sampleShape.reduce(1, *) }
+
+    /// Calls `body` with consecutive batches of `size` samples (the last may be shorter), in file order.
+    ///
+    /// `x` is streamed from the file in chunks and assembled one batch at a time, so memory
+    /// holds one raw batch, one converted batch and the labels. Errors `body` throws end the
+    /// pass and are rethrown unchanged.
+    public func forEachBatch(size: Int, _ body: (Batch) throws -> Void) throws {
+        guard size >= 1 else { throw SWAError(file: path, "batch size must be at least 1, got \(size)") }
+        let labels = hasLabels ? try labels() : nil
+        let converter = SampleConverter(self)
+        let rawSampleBytes = sampleElementCount * inputs.dtype.byteSize
+        let capacity = min(size, sampleCount)
+        var raw = [UInt8](repeating: 0, count: capacity * rawSampleBytes)
+        var rawFilled = 0
+        var delivered = 0
+        var batch = Batch(x: [], y: nil, count: 0, firstIndex: 0)
+        var scratch = [Float](repeating: 0, count: converter.needsScratch ? sampleElementCount : 0)
+
+        func emit(_ count: Int) throws {
+            let elements = count * sampleElementCount
+            // Reuse the buffer from the last batch unless `body` kept it (then it is copied on write).
+            if batch.x.count != elements { batch.x = [Float](repeating: 0, count: elements) }
+            raw.withUnsafeBytes { source in
+                batch.x.withUnsafeMutableBufferPointer { destination in
+                    scratch.withUnsafeMutableBufferPointer { scratch in
+                        converter.convert(source, count: count, firstIndex: delivered, into: destination, scratch: scratch)
+                    }
+                }
+            }
+            batch.count = count
+            batch.firstIndex = delivered
+            batch.y = labels.map { Array($0[delivered..<delivered + count]) }
+            try body(batch)
+            delivered += count
+        }
+
+        try container.streamElements(of: inputs.key) { chunk in
+            var offset = 0
+            while offset < chunk.count {
+                let wantedBytes = min(capacity, sampleCount - delivered) * rawSampleBytes
+                let take = min(wantedBytes - rawFilled, chunk.count - offset)
+                raw.withUnsafeMutableBytes { destination in
+                    destination.baseAddress!.advanced(by: rawFilled).copyMemory(from: chunk.baseAddress! + offset, byteCount: take)
+                }
+                rawFilled += take
+                offset += take
+                if rawFilled == wantedBytes {
+                    try emit(wantedBytes / rawSampleBytes)
+                    rawFilled = 0
+                    // Stop early only for a limit: a member read to its end gets its CRC-32 checked.
+                    if delivered == sampleCount && sampleCount < inputs.shape[0] { return .stop }
+                }
+            }
+            return .more
+        }
+        guard delivered == sampleCount else {
+            throw inputs.source.error("truncated: \(delivered) of \(sampleCount) samples could be read")
+        }
+    }
+}
+
+// MARK: - Raw sample to model input
+
+/// Turns raw samples into model inputs: decode and scale, NHWC → NCHW, augment, normalise.
+///
+/// Arithmetic is Float32 in torchvision's order, so values match its pipeline bit for bit
+/// where the operations coincide: `ToTensor` divides uint8 by 255, `Normalize` computes
+/// `(v − mean) / std` with `mean` and `std` rounded to Float32.
+struct SampleConverter {
+    let dtype: DType
+    let layout: DataLayout
+    /// C, H, W of the converted sample (F, 1, 1 for features).
+    let channels: Int, height: Int, width: Int
+    let scale: Double
+    /// Per channel, already expanded from a single value; empty without preprocessing.
+    let mean: [Float], std: [Float]
+    let augmentation: Augmentation?
+    let seed: UInt64
+
+    init(_ dataSet: DataSet) {
+        dtype = dataSet.inputs.dtype
+        layout = dataSet.layout
+        let shape = dataSet.sampleShape
+        channels = shape[0]
+        height = shape.count == 3 ? shape[1] : 1
+        width = shape.count == 3 ? shape[2] : 1
+        scale = dataSet.preprocessing?.scale ?? 1
+        let channels = channels
+        func expand(_ values: [Double]) -> [Float] {
+            values.count == 1 ? Array(repeating: Float(values[0]), count: channels) : values.map { Float($0) }
+        }
+        mean = dataSet.preprocessing.map { expand($0.mean) } ?? []
+        std = dataSet.preprocessing.map { expand($0.std) } ?? []
+        augmentation = dataSet.augmentation.flatMap { $0.isIdentity ? nil : $0 }
+        seed = dataSet.seed
+    }
+
+    var needsScratch: Bool { augmentation != nil }
+
+    /// Converts `count` raw samples (stored back to back in `source`) for file indices
+    /// `firstIndex...` into `destination` (`count × C × H × W` values).
+    func convert(_ source: UnsafeRawBufferPointer, count: Int, firstIndex: Int,
+                 into destination: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>) {
+        let elements = channels * height * width
+        let rawBytes = elements * dtype.byteSize
+        for sample in 0..<count {
+            let raw = UnsafeRawBufferPointer(rebasing: source[(sample * rawBytes)..<((sample + 1) * rawBytes)])
+            let out = destination.baseAddress! + sample * elements
+            if let augmentation {
+                decode(raw, into: scratch.baseAddress!)
+                let draw = augmentation.draw(seed: seed, index: firstIndex + sample)
+                Augmentation.apply(draw, padding: augmentation.cropPadding ?? 0, channels: channels, height: height, width: width,
+                                   source: scratch.baseAddress!, destination: out)
+            } else {
+                decode(raw, into: out)
+            }
+            normalise(out)
+        }
+    }
+
+    /// Raw values → scaled Float32 in C×H×W order.
+    private func decode(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .u8:
+            place { index in Float(raw[index]) / 255 }
+        case .f32 where scale == 1:
+            place { index in raw.loadUnaligned(fromByteOffset: index * 4, as: Float.self) }
+        case .f32:
+            let factor = Float(scale)
+            place { index in raw.loadUnaligned(fromByteOffset: index * 4, as: Float.self) * factor }
+        default:
+            place { index in Float(raw.loadUnaligned(fromByteOffset: index * 8, as: Double.self) * scale) }
+        }
+
+        /// Stores element `load(i)` of the raw sample at its NCHW place.
+        func place(_ load: (Int) -> Float) {
+            guard layout == .nhwc else {
+                for index in 0..<(channels * height * width) { out[index] = load(index) }
+                return
+            }
+            let plane = height * width
+            for pixel in 0..<plane {
+                for channel in 0..<channels { out[channel * plane + pixel] = load(pixel * channels + channel) }
+            }
+        }
+    }
+
+    private func normalise(_ out: UnsafeMutablePointer<Float>) {
+        guard !mean.isEmpty else { return }
+        let plane = height * width
+        for channel in 0..<channels {
+            let m = mean[channel], s = std[channel]
+            let values = out + channel * plane
+            for index in 0..<plane { values[index] = (values[index] - m) / s }
+        }
+    }
+}

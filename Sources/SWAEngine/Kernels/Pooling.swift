@@ -1,0 +1,174 @@
+import SWAFormats
+import RealModule
+
+// 2-D pooling over NCHW planes; the `batch · channels` planes are spread over the cores.
+
+// MARK: - Geometry
+
+/// The window of a 2-D max or average pool, as PyTorch's `MaxPool2d`/`AvgPool2d` arguments
+/// (dilation 1, `ceil_mode=False`).
+public struct Pool2dGeometry: Sendable, Equatable {
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var strideY: Int
+    public var strideX: Int
+    public var paddingY: Int
+    public var paddingX: Int
+
+    /// A pool window; the strides default to the kernel size and the padding to 0, as PyTorch.
+    public init(kernelHeight: Int, kernelWidth: Int, strideY: Int? = nil, strideX: Int? = nil,
+                paddingY: Int = 0, paddingX: Int = 0) {
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY ?? kernelHeight
+        self.strideX = strideX ?? kernelWidth
+        self.paddingY = paddingY
+        self.paddingX = paddingX
+    }
+
+    /// The output plane size for an input plane of `height × width`:
+    /// `floor((H + 2·padding − kernel) / stride) + 1` per axis, as PyTorch with
+    /// `ceil_mode=False` (0 or less when the window does not fit in the padded input).
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        (slidingOutputCount(extent: height, kernel: kernelHeight, stride: strideY, padding: paddingY, dilation: 1),
+         slidingOutputCount(extent: width, kernel: kernelWidth, stride: strideX, padding: paddingX, dilation: 1))
+    }
+
+    /// Stops with a message unless PyTorch accepts the window for an input plane of
+    /// `height × width`; returns the output plane size.
+    func validatedOutputSize(height: Int, width: Int, function: String) -> (height: Int, width: Int) {
+        precondition(kernelHeight > 0 && kernelWidth > 0 && strideY > 0 && strideX > 0,
+                     "\(function): kernel and stride must be positive")
+        // PyTorch: "pad should be at most half of effective kernel size"; so every window
+        // holds at least one input value.
+        precondition(paddingY >= 0 && paddingX >= 0 && 2 * paddingY <= kernelHeight && 2 * paddingX <= kernelWidth,
+                     "\(function): padding must be between 0 and half the kernel size")
+        precondition(height > 0 && width > 0, "\(function): empty input plane \(height)×\(width)")
+        let size = outputSize(height: height, width: width)
+        precondition(size.height > 0 && size.width > 0,
+                     "\(function): window \(kernelHeight)×\(kernelWidth) does not fit a padded \(height)×\(width) input")
+        return size
+    }
+}
+
+// MARK: - Windowed pools
+
+/// Max pool, as `torch.nn.functional.max_pool2d` (padding acts as −∞, `ceil_mode=False`,
+/// dilation 1): `output [batch, channels, oh, ow]` from `input [batch, channels, height, width]`,
+/// `(oh, ow)` from `geometry.outputSize(height:width:)`. A NaN in a window wins, as in PyTorch.
+public func maxPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                      geometry: Pool2dGeometry, output: UnsafeMutablePointer<Float>) {
+    let windows = PoolWindows(batch: batch, channels: channels, height: height, width: width, geometry: geometry,
+                              function: "maxPool2d")
+    windows.pool(input, into: output) { plane, rows, columns in
+        var best = -Float.infinity
+        for row in rows {
+            let line = plane + row * width
+            for column in columns {
+                let value = line[column]
+                // `value != value` is the NaN test; a NaN, once taken, is kept.
+                best = value > best || value != value ? value : best
+            }
+        }
+        return best
+    }
+}
+
+/// Average pool, as `torch.nn.functional.avg_pool2d` with `count_include_pad=True` (PyTorch's
+/// default) and `ceil_mode=False`: every window sum is divided by `kernelHeight · kernelWidth`,
+/// padded positions counting as zeros. Shapes as `maxPool2d`.
+public func avgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                      geometry: Pool2dGeometry, output: UnsafeMutablePointer<Float>) {
+    let windows = PoolWindows(batch: batch, channels: channels, height: height, width: width, geometry: geometry,
+                              function: "avgPool2d")
+    // Without ceil_mode every window lies inside the padded input, so the divisor is constant.
+    let divisor = Float(geometry.kernelHeight * geometry.kernelWidth)
+    windows.pool(input, into: output) { plane, rows, columns in
+        var sum: Float = 0
+        for row in rows {
+            let line = plane + row * width
+            for column in columns { sum = Relaxed.sum(sum, line[column]) }
+        }
+        return sum / divisor
+    }
+}
+
+/// The validated shape of a pool and the part of each window inside the image.
+struct PoolWindows {
+    let geometry: Pool2dGeometry
+    let height: Int, width: Int
+    let outputHeight: Int, outputWidth: Int
+    let planes: Int
+    let chunks: Int
+
+    init(batch: Int, channels: Int, height: Int, width: Int, geometry: Pool2dGeometry, function: String) {
+        precondition(batch >= 0 && channels > 0, "\(function): bad shape [\(batch), \(channels), \(height), \(width)]")
+        (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width, function: function)
+        self.geometry = geometry
+        self.height = height
+        self.width = width
+        planes = batch * channels
+        chunks = Parallel.chunkCount(items: planes,
+                                     itemCost: outputHeight * outputWidth * geometry.kernelHeight * geometry.kernelWidth)
+    }
+
+    /// Input rows of the windows in output row `oy` that lie inside the image (never empty,
+    /// since padding is at most half the kernel).
+    @inline(__always)
+    func rows(_ oy: Int) -> Range<Int> {
+        let top = oy * geometry.strideY - geometry.paddingY
+        return max(0, top) ..< min(height, top + geometry.kernelHeight)
+    }
+
+    /// Input columns of the windows in output column `ox` that lie inside the image.
+    @inline(__always)
+    func columns(_ ox: Int) -> Range<Int> {
+        let left = ox * geometry.strideX - geometry.paddingX
+        return max(0, left) ..< min(width, left + geometry.kernelWidth)
+    }
+
+    /// Writes every output value of every plane as `reduce(plane, rows, columns)`: the input
+    /// plane `[height, width]` and its rows and columns under the window that lie inside the
+    /// image. Planes are spread over the cores.
+    @inline(__always)
+    func pool(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+              _ reduce: @Sendable (_ plane: UnsafePointer<Float>, _ rows: Range<Int>, _ columns: Range<Int>) -> Float) {
+        // Each chunk writes the output planes of its own input planes only.
+        nonisolated(unsafe) let input = input, output = output
+        Parallel.forEachChunk(of: planes, chunks: chunks) { planes in
+            for planeIndex in planes {
+                let plane = input + planeIndex * height * width
+                var y = output + planeIndex * outputHeight * outputWidth
+                for oy in 0 ..< outputHeight {
+                    let rows = rows(oy)
+                    for ox in 0 ..< outputWidth {
+                        y.pointee = reduce(plane, rows, columns(ox))
+                        y += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Global pool
+
+/// Mean of every plane: `output [batch, channels]` from `input [batch, channels, height, width]`,
+/// as `torch.nn.functional.adaptive_avg_pool2d(input, 1)` followed by `flatten(1)`. Sums are
+/// accumulated in Double and rounded once.
+public func globalAvgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                            output: UnsafeMutablePointer<Float>) {
+    precondition(batch >= 0 && channels > 0 && height > 0 && width > 0,
+                 "globalAvgPool2d: bad shape [\(batch), \(channels), \(height), \(width)]")
+    let planes = batch * channels, planeSize = height * width
+    // Each chunk writes the outputs of its own planes only.
+    nonisolated(unsafe) let input = input, output = output
+    Parallel.forEachChunk(of: planes, chunks: Parallel.chunkCount(items: planes, itemCost: planeSize)) { range in
+        for plane in range {
+            let x = input + plane * planeSize
+            var sum = 0.0
+            for index in 0 ..< planeSize { sum = Relaxed.sum(sum, Double(x[index])) }
+            output[plane] = Float(sum / Double(planeSize))
+        }
+    }
+}

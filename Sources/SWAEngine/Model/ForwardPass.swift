@@ -1,0 +1,139 @@
+import SWAFormats
+/// Runs a bound model forward on batches of samples on the CPU.
+///
+/// Activations are Float32, NCHW, in buffers that an `ExecutionPlan` assigns: elementwise
+/// nodes write over a dead input, relabelling nodes share their input's buffer, a ReLU after a
+/// batch norm runs inside it, and buffers are reused between nodes and batches. Batch norm runs with running statistics
+/// (`.inference`, PyTorch's `model.eval()`) or with batch statistics (`.training`,
+/// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout is the
+/// identity in both modes (DESIGN §5).
+///
+/// One pass at a time: `run` reuses the instance's buffers, so a `ForwardPass` is not shared
+/// between threads (the kernels use the cores themselves).
+public struct ForwardPass {
+    public enum Mode: Sendable { case inference, training }
+
+    /// One BN layer's statistics over one batch, as PyTorch's training mode computes them.
+    public struct BatchStatistics: Sendable {
+        public var node: String
+        public var mean: [Double]
+        /// Unbiased (n−1) variance: what PyTorch folds into `running_var`.
+        public var unbiasedVariance: [Double]
+    }
+
+    public let parameters: ModelParameters
+    private let plan: ExecutionPlan
+    private let pool = ActivationPool()
+
+    public init(parameters: ModelParameters) {
+        self.parameters = parameters
+        self.plan = ExecutionPlan(graph: parameters.graph)
+    }
+
+    /// Runs one batch.
+    /// - Parameters:
+    ///   - input: `[batch, inputShape...]`, normalised, NCHW.
+    ///   - statistics: receives each BN layer's batch statistics in `.training` mode, in graph order.
+    /// - Returns: the output node's activations, `[batch, outputShape...]` (logits).
+    public func run(_ input: [Float], batch: Int, mode: Mode, statistics: ((BatchStatistics) -> Void)? = nil) -> [Float] {
+        let graph = parameters.graph
+        precondition(input.count == batch * graph.inputShape.reduce(1, *), "input does not match the graph's input shape")
+        return input.withUnsafeBufferPointer { inputBuffer in
+            // The buffer of each slot while it is in use; the input slot is the caller's array,
+            // which is only ever read.
+            var buffers = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: plan.slotCount)
+            defer {
+                for case let buffer? in buffers { pool.give(buffer) }
+            }
+            func pointer(_ slot: Int) -> UnsafePointer<Float> {
+                slot == ExecutionPlan.inputSlot ? inputBuffer.baseAddress! : UnsafePointer(buffers[slot]!.baseAddress!)
+            }
+            for (node, step) in zip(graph.nodes, plan.steps) {
+                if step.output == .fresh {
+                    buffers[step.outputSlot] = pool.take(count: batch * step.outputElementsPerSample)
+                }
+                if step.output != .alias {
+                    apply(node, inputs: step.inputSlots.map(pointer), output: buffers[step.outputSlot]!.baseAddress!,
+                          appliesReLU: step.appliesReLU, inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
+                          outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
+                }
+                for slot in step.releasedSlots {
+                    if let buffer = buffers[slot] { pool.give(buffer) }
+                    buffers[slot] = nil
+                }
+            }
+            let outputCount = batch * graph.outputShape.reduce(1, *)
+            return Array(UnsafeBufferPointer(start: pointer(plan.outputSlot), count: outputCount))
+        }
+    }
+
+    /// Runs `node`'s kernel from `inputs` into `output` (which may be one of the inputs when
+    /// the plan says in place); a batch norm with `appliesReLU` also does the ReLU after it.
+    private func apply(_ node: ModelGraph.Node, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
+                       appliesReLU: Bool, inputShape: [Int], batch: Int, outputCount: Int, mode: Mode,
+                       statistics: ((BatchStatistics) -> Void)?) {
+        let values = parameters.values
+        func tensor(_ role: String) -> [Float]? { node.tensors[role].flatMap { values[$0] } }
+        let x = inputs[0]
+        switch node.operation {
+        case let .conv2d(geometry, _):
+            let weight = tensor("weight")!, bias = tensor("bias")
+            weight.withUnsafeBufferPointer { w in
+                withOptionalPointer(bias) { b in
+                    conv2d(x, batch: batch, height: inputShape[1], width: inputShape[2], geometry: geometry,
+                           weight: w.baseAddress!, bias: b, output: output)
+                }
+            }
+        case let .linear(inFeatures, outFeatures, _):
+            let weight = tensor("weight")!, bias = tensor("bias")
+            weight.withUnsafeBufferPointer { w in
+                withOptionalPointer(bias) { b in
+                    linear(x, batch: batch, inFeatures: inFeatures, outFeatures: outFeatures,
+                           weight: w.baseAddress!, bias: b, output: output)
+                }
+            }
+        case let .batchNorm(attributes):
+            let spatial = inputShape.dropFirst().reduce(1, *)
+            withOptionalPointer(tensor("weight")) { w in
+                withOptionalPointer(tensor("bias")) { b in
+                    switch mode {
+                    case .training:
+                        let (mean, variance) = batchNormTraining(x, batch: batch, channels: attributes.features, spatial: spatial,
+                                                                 eps: attributes.eps, weight: w, bias: b, output: output,
+                                                                 relu: appliesReLU)
+                        statistics?(BatchStatistics(node: node.name, mean: mean, unbiasedVariance: variance))
+                    case .inference:
+                        withOptionalPointer(tensor("running_mean")) { m in
+                            withOptionalPointer(tensor("running_var")) { v in
+                                batchNormInference(x, batch: batch, channels: attributes.features, spatial: spatial,
+                                                   eps: attributes.eps, runningMean: m!, runningVariance: v!,
+                                                   weight: w, bias: b, output: output, relu: appliesReLU)
+                            }
+                        }
+                    }
+                }
+            }
+        case .relu:
+            relu(x, count: outputCount, output: output)
+        case .add:
+            add(x, inputs[1], count: outputCount, output: output)
+        case let .maxPool2d(geometry):
+            maxPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                      geometry: geometry, output: output)
+        case let .avgPool2d(geometry):
+            avgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                      geometry: geometry, output: output)
+        case .globalAvgPool2d:
+            globalAvgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                            output: output)
+        case .flatten, .dropout, .identity:
+            preconditionFailure("relabelling node '\(node.name)' has no kernel; the plan aliases its input")
+        }
+    }
+}
+
+/// Calls `body` with a pointer to `array`'s elements, or nil when there is no array.
+private func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,57 @@
+import SWAFormats
+/// A graph bound to a checkpoint's tensors: every key the graph names, checked and converted
+/// to `Float` (F32, F16, BF16 and F64 weights are all computed in Float32).
+public struct ModelParameters: Sendable {
+    public let graph: ModelGraph
+    /// Float tensors by checkpoint key.
+    public private(set) var values: [String: [Float]]
+
+    /// Binds `checkpoint` to `graph`. Errors name the file and the key: a key the graph needs
+    /// and the checkpoint lacks, a tensor the graph does not use, a wrong shape or dtype.
+    public init(graph: ModelGraph, checkpoint: LoadedCheckpoint) throws {
+        self.graph = graph
+        let file = checkpoint.path
+        var values: [String: [Float]] = [:]
+        var used = Set<String>()
+        for node in graph.nodes {
+            for role in node.operation.tensorRoles() {
+                guard let key = node.tensors[role.role] else { continue }
+                used.insert(key)
+                guard let info = checkpoint.header.tensor(named: key) else {
+                    if !role.required { continue }
+                    throw SWAError(file: file, "missing tensor '\(key)' (the \(role.role) of graph node '\(node.name)')")
+                }
+                guard info.shape == role.shape else {
+                    throw SWAError(file: file, "tensor '\(key)' has shape \(info.shapeDescription), graph node '\(node.name)' expects \(TensorInfo.describe(role.shape))")
+                }
+                if role.role == "num_batches_tracked" {
+                    guard !info.dtype.isFloatingPoint, info.dtype != .bool else {
+                        throw SWAError(file: file, "tensor '\(key)' has dtype \(info.dtype.name), expected an integer type")
+                    }
+                    continue
+                }
+                guard let floats = checkpoint.floats(key) else {
+                    throw SWAError(file: file, "tensor '\(key)' has dtype \(info.dtype.name), expected a float type (F32, F16, BF16, F64)")
+                }
+                values[key] = floats
+            }
+        }
+        for info in checkpoint.header.tensors where !used.contains(info.name) {
+            throw SWAError(file: file, "tensor '\(info.name)' is not used by the model graph (wrong --arch or --graph?)")
+        }
+        self.values = values
+    }
+
+    /// A graph with weights given directly (tests, random initialisation); no checks beyond the graph's.
+    init(graph: ModelGraph, values: [String: [Float]]) {
+        self.graph = graph
+        self.values = values
+    }
+
+    /// Replaces a float tensor (e.g. recomputed BN statistics); the shape must not change.
+    mutating func set(_ key: String, _ newValues: [Float]) {
+        precondition(values[key]?.count == newValues.count, "tensor '\(key)' changes size")
+        values[key] = newValues
+    }
+}
+

@@ -1,0 +1,49 @@
+import SWAFormats
+/// Where a model's graph comes from, in DESIGN §3's order: `--graph FILE`, `--arch NAME`,
+/// else the checkpoint's own `swa.graph` metadata.
+public enum ModelSource: Sendable, Equatable {
+    case graphFile(String)
+    case preset(String)
+    case metadata
+
+    public init(graphFile: String?, arch: String?) {
+        if let graphFile { self = .graphFile(graphFile) } else if let arch { self = .preset(arch) } else { self = .metadata }
+    }
+
+    /// Builds the graph for `checkpoint`; errors say which source failed and how to fix it.
+    /// - Parameter inputShape: one sample's shape for presets (CIFAR's `[3, 32, 32]` when nil).
+    public func graph(for checkpoint: LoadedCheckpoint, inputShape: [Int]? = nil) throws -> ModelGraph {
+        switch self {
+        case let .graphFile(path):
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw SWAError(file: path, "cannot read the graph file: \(error.localizedDescription)")
+            }
+            return try ModelGraph(json: text, source: path)
+        case let .preset(name):
+            let preset = try ArchitecturePreset(name: name)
+            guard let classifier = checkpoint.header.tensor(named: preset.classifierWeightKey), classifier.shape.count == 2 else {
+                throw SWAError(file: checkpoint.path, "--arch \(name): no 2-D tensor '\(preset.classifierWeightKey)' to take the class count from; is this a \(name) checkpoint?")
+            }
+            return try preset.graph(classes: classifier.shape[0], inputShape: inputShape ?? [3, 32, 32])
+        case .metadata:
+            guard let text = checkpoint.header.metadata["swa.graph"] else {
+                throw SWAError(file: checkpoint.path, "has no swa.graph metadata; name the model with --arch NAME or --graph FILE.json")
+            }
+            return try ModelGraph(json: text, source: "\(checkpoint.path) (swa.graph)")
+        }
+    }
+
+    /// How the source is described in messages and reports.
+    public var description: String {
+        switch self {
+        case let .graphFile(path): "graph \(path)"
+        case let .preset(name): "--arch \(name)"
+        case .metadata: "swa.graph metadata"
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,110 @@
+import SWAData
+import SWAEngine
+import SWAFormats
+import Foundation
+
+/// Finds checkpoints among `inputs` (files, or directories whose files are all taken) and
+/// orders them by training position: `swa.step` if every checkpoint has it, else
+/// `swa.epoch`, else the last number in the file name (DESIGN §4).
+///
+/// Only headers are read. In a directory, hidden files are ignored and a file that is neither
+/// zstd nor safetensors (a README, a log) is skipped with a warning, unless its name ends in
+/// `.safetensors`, `.zst`, `.zstd` or `.bin`: a damaged checkpoint is an error, never skipped.
+/// - Parameter warn: receives one line per skipped file.
+public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _ in }) throws -> CheckpointSequence {
+    var paths: [String] = []
+    for input in inputs {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+            throw SWAError(file: input, "no such file or directory")
+        }
+        guard isDirectory.boolValue else {
+            paths.append(input)
+            continue
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: input).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw SWAError(file: input, "cannot list the directory: \(error.localizedDescription)")
+        }
+        var found = 0
+        for name in names {
+            let path = input.hasSuffix("/") ? input + name : input + "/" + name
+            var isSubdirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isSubdirectory)
+            if isSubdirectory.boolValue { continue }
+            if try hasCheckpointExtension(name) || looksLikeCheckpoint(path) {
+                paths.append(path)
+                found += 1
+            } else {
+                warn("skipping \(path): not a checkpoint (neither zstd nor safetensors)")
+            }
+        }
+        if found == 0 { throw SWAError(file: input, "no checkpoints found in this directory") }
+    }
+    let entries = try paths.map { path in
+        let reader = try CheckpointReader(path: path)
+        return CheckpointEntry(path: path, header: reader.header, isCompressed: reader.isCompressed,
+                               fileByteCount: reader.fileByteCount, position: 0)
+    }
+    return try orderByPosition(entries)
+}
+
+/// Whether the name promises a checkpoint; such a file is read (and fails loudly if damaged)
+/// even when its first bytes are not those of a checkpoint.
+func hasCheckpointExtension(_ name: String) -> Bool {
+    let lowered = name.lowercased()
+    return [".safetensors", ".zst", ".zstd", ".bin"].contains { lowered.hasSuffix($0) }
+}
+
+/// Whether the file's content is a checkpoint format (zstd or plain safetensors).
+func looksLikeCheckpoint(_ path: String) throws -> Bool {
+    try FileFormat.detect(path: path).isCheckpoint
+}
+
+/// Assigns positions and sorts; duplicate positions are an error (which one would be meant?).
+func orderByPosition(_ unordered: [CheckpointEntry]) throws -> CheckpointSequence {
+    var entries = unordered
+    let source: PositionSource
+    if entries.allSatisfy({ Double($0.header.metadata["swa.step"] ?? "") != nil }) {
+        source = .step
+    } else if entries.allSatisfy({ Double($0.header.metadata["swa.epoch"] ?? "") != nil }) {
+        source = .epoch
+    } else {
+        source = .fileName
+    }
+    for index in entries.indices {
+        switch source {
+        case .step: entries[index].position = Double(entries[index].header.metadata["swa.step"]!)!
+        case .epoch: entries[index].position = Double(entries[index].header.metadata["swa.epoch"]!)!
+        case .fileName:
+            guard let number = lastNumber(in: entries[index].fileName) else {
+                throw SWAError(file: entries[index].path,
+                               "cannot place this checkpoint in training order: no swa.step or swa.epoch metadata and no number in its name")
+            }
+            entries[index].position = number
+        }
+    }
+    entries.sort { $0.position < $1.position }
+    for (previous, next) in zip(entries, entries.dropFirst()) where previous.position == next.position {
+        throw SWAError(file: next.path, "has the same training position (\(source.rawValue) \(formatPosition(next.position))) as \(previous.path)")
+    }
+    return CheckpointSequence(entries: entries, positionSource: source)
+}
+
+/// The last run of digits in `name`, e.g. 13 for `ckpt-013.safetensors.zst`.
+func lastNumber(in name: String) -> Double? {
+    var digits = ""
+    var last: String?
+    for character in name {
+        if character.isASCII, character.isNumber {
+            digits.append(character)
+        } else if !digits.isEmpty {
+            last = digits
+            digits = ""
+        }
+    }
+    if !digits.isEmpty { last = digits }
+    return last.flatMap(Double.init)
+}
