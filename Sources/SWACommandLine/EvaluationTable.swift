@@ -11,25 +11,24 @@ public struct EvaluationTable {
     public init(report: EvaluationReport) { self.report = report }
 
     public var text: String {
-        var rows: [(String, Double, Double, Double, Double, String)] = []
+        var rows: [(name: String, metrics: ClassificationMetrics, passes: String)] = []
         if let ensemble = report.ensemble {
             for member in ensemble.members {
-                rows.append(("  " + fileName(member.path), member.accuracy, member.nll, member.ece, member.brier, "1"))
+                rows.append(("  " + fileName(member.path), member.metrics, "1"))
             }
-            rows.append(("FGE ensemble of \(ensemble.members.count)", ensemble.accuracy, ensemble.nll, ensemble.ece, ensemble.brier,
-                         String(report.forwardPasses.ensemble)))
+            rows.append(("FGE ensemble of \(ensemble.members.count)", ensemble.metrics, String(report.forwardPasses.ensemble)))
         }
         let model = report.model
         let bnNote = model.bn == "stale" ? ", BN stale" : ""
-        rows.append(("SWA \(fileName(model.path))\(bnNote)", model.accuracy, model.nll, model.ece, model.brier, String(report.forwardPasses.model)))
+        rows.append(("SWA \(fileName(model.path))\(bnNote)", model.metrics, String(report.forwardPasses.model)))
         if let before = report.modelBeforeBN {
-            rows.append(("SWA before BN update", before.accuracy, before.nll, before.ece, before.brier, "1"))
+            rows.append(("SWA before BN update", before.metrics, "1"))
         }
-        let width = max(28, rows.map(\.0.count).max() ?? 0)
+        let width = max(28, rows.map(\.name.count).max() ?? 0)
         var lines = ["\("model".padding(toLength: width, withPad: " ", startingAt: 0))  accuracy %      NLL      ECE    Brier  passes"]
-        for (name, accuracy, nll, ece, brier, passes) in rows {
+        for (name, metrics, passes) in rows {
             lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0)
-                + String(format: "  %10.2f  %7.4f  %7.4f  %7.4f  ", accuracy * 100, nll, ece, brier)
+                + String(format: "  %10.2f  %7.4f  %7.4f  %7.4f  ", metrics.accuracy * 100, metrics.nll, metrics.ece, metrics.brier)
                 + String(repeating: " ", count: max(0, 6 - passes.count)) + passes)
         }
         lines.append("")
@@ -43,11 +42,4 @@ public struct EvaluationTable {
     }
 
     private func fileName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
-}
-
-/// Writes `text` to `path` atomically (replacing an existing file): CSV and SVG outputs.
-public func writeTextAtomically(_ text: String, to path: String) throws {
-    let output = try AtomicOutputFile(destination: path, overwrite: true)
-    try Array(text.utf8).withUnsafeBytes { try output.write($0) }
-    try output.commit()
 }

@@ -38,17 +38,18 @@ struct SWAAvg: ParsableCommand {
     @OptionGroup(title: "Selection")
     var selection: SelectionOptions
 
-    @Option(help: ArgumentHelp("Comma-separated weights, one per selected checkpoint, in training order.", valueName: "w,w,..."))
-    var weights: String?
+    @Option(help: ArgumentHelp("Comma-separated weights, one per selected checkpoint, in training order.", valueName: "w,w,..."),
+            transform: commaSeparatedNumbers)
+    var weights: [Double]?
 
     @Option(help: ArgumentHelp("Exponential moving average e ← D·e + (1−D)·x in training order instead of the mean.", valueName: "D"))
     var ema: Double?
 
-    @Option(help: ArgumentHelp("Dtype of averaged float tensors: keep, f32, f16 or bf16 (rounded once, to nearest even).", valueName: "dtype"))
-    var dtype: String = "keep"
+    @Option(help: ArgumentHelp("Dtype of averaged float tensors (rounded once, to nearest even); integer tensors keep theirs."))
+    var dtype: OutputDType = .keep
 
-    @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's.", valueName: "average|last"))
-    var buffers: String = "average"
+    @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's."))
+    var buffers: BufferPolicy = .average
 
     @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
     var dryRun = false
@@ -62,37 +63,16 @@ struct SWAAvg: ParsableCommand {
     func validate() throws {
         if weights != nil, ema != nil { throw ValidationError("--weights and --ema exclude each other") }
         if let ema, !(0...1).contains(ema) { throw ValidationError("--ema decay must lie in [0, 1], got \(ema)") }
-        _ = try parsedWeights()
-        _ = try outputDType()
-        guard BufferPolicy(rawValue: buffers) != nil else { throw ValidationError("--buffers must be 'average' or 'last', got '\(buffers)'") }
-    }
-
-    func parsedWeights() throws -> [Double]? {
-        guard let weights else { return nil }
-        let values = weights.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--weights must be numbers separated by commas, got '\(weights)'") }
-        return values.map { $0! }
-    }
-
-    func outputDType() throws -> OutputDType {
-        switch dtype.lowercased() {
-        case "keep": return .keep
-        case "f32": return .convert(.f32)
-        case "f16": return .convert(.f16)
-        case "bf16": return .convert(.bf16)
-        case "f64": return .convert(.f64)
-        default: throw ValidationError("--dtype must be keep, f32, f16 or bf16, got '\(dtype)'")
-        }
     }
 
     func run() throws {
         let sequence = try discoverCheckpoints(inputs) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
         let selected = try selection.selection.apply(to: sequence)
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
-            .weighted(try parsedWeights() ?? Array(repeating: 1, count: selected.count))
+            .weighted(weights ?? Array(repeating: 1, count: selected.count))
         }
-        let request = AveragingRequest(inputs: selected, method: method, buffers: BufferPolicy(rawValue: buffers)!,
-                                       outputDType: try outputDType(), destination: output, overwrite: force)
+        let request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
+                                       outputDType: dtype, destination: output, overwrite: force)
         let averager = StreamingAverager(request: request)
         if dryRun {
             var plan = try averager.plan()

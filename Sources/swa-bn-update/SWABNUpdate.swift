@@ -42,8 +42,8 @@ struct SWABNUpdate: ParsableCommand {
     @OptionGroup(title: "Data")
     var dataOptions: DataOptions
 
-    @Option(help: ArgumentHelp("Weigh batches equally (PyTorch update_bn) or by their size (the paper's code).", valueName: "batch|sample"))
-    var weighting: String = "batch"
+    @Option(help: ArgumentHelp("Weigh batches equally (PyTorch update_bn) or by their size (the paper's code)."))
+    var weighting: BatchNormWeighting = .batch
 
     @Option(help: ArgumentHelp("Seeded augmentation of the training images: crop:P (pad P, random crop), flip (random horizontal flip).", valueName: "crop:4,flip"))
     var augment: String?
@@ -61,10 +61,7 @@ struct SWABNUpdate: ParsableCommand {
     var reporting: ReportingOptions
 
     func validate() throws {
-        guard BatchNormWeighting(rawValue: weighting) != nil else { throw ValidationError("--weighting must be 'batch' or 'sample', got '\(weighting)'") }
-        if let augment {
-            do { _ = try Augmentation.parse(augment) } catch let error as SWAError { throw ValidationError(error.message) }
-        }
+        if let augment { _ = try augmentationArgument(augment) }
         if !printGraph {
             if output == nil { throw ValidationError("missing -o/--output") }
             if dataOptions.data == nil { throw ValidationError("missing --data") }
@@ -72,76 +69,22 @@ struct SWABNUpdate: ParsableCommand {
     }
 
     func run() throws {
-        let started = Date()
-        let checkpoint = try LoadedCheckpoint(path: model)
-        let graph = try modelOptions.source.graph(for: checkpoint)
         if printGraph {
-            print(graph.json)
+            print(try modelOptions.source.graph(for: LoadedCheckpoint(path: model)).json)
             return
         }
-        let output = output!
-        let parameters = try ModelParameters(graph: graph, checkpoint: checkpoint)
-        let update = BatchNormUpdate(parameters: parameters, weighting: BatchNormWeighting(rawValue: weighting)!)
-        guard update.hasBatchNorm else {
-            try CheckpointWriter.write(checkpoint.header.tensors.map { (TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape), checkpoint.tensors[$0.name]!) },
-                                       metadata: checkpoint.header.metadata, to: output, overwrite: force)
-            if !reporting.quiet { print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(output)") }
-            return
-        }
-        let data = try dataOptions.open(for: checkpoint, augmentation: try augment.map(Augmentation.parse), seed: seed)
-        guard data.sampleShape == graph.inputShape else {
-            throw SWAError(file: data.path, "samples have shape \(data.sampleShape), the model expects \(graph.inputShape)")
-        }
-        // Refuse an existing output before the long pass, not after it.
-        if FileManager.default.fileExists(atPath: output), !force {
-            throw SWAError(file: output, "already exists; pass --force to replace it")
-        }
-        let progress = ProgressBar(title: "bn update", total: data.sampleCount, unit: .items("img"), enabled: reporting.showsProgress)
-        let result = try update.run(data: data, batchSize: dataOptions.batchSize) { progress.update($0) }
-        progress.finish(result.samples)
-        let report = Report(model: model, output: output, graph: modelOptions.source.description, data: dataOptions.data!,
-                            dataSHA256: try data.sha256, samples: result.samples, batches: result.batches, batchSize: dataOptions.batchSize,
-                            weighting: weighting, augment: augment, seed: augment == nil ? nil : seed,
-                            layers: graph.batchNormNodes.count, seconds: 0)
-        var metadata = checkpoint.header.metadata
-        metadata["swa.bn"] = report.bnMetadata
-        try result.write(over: checkpoint, metadata: metadata, to: output, overwrite: force)
-        var finished = report
-        finished.seconds = Date().timeIntervalSince(started)
+        let job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+                                     weighting: weighting, augment: augment, seed: seed, output: output!, overwrite: force)
+        let report = try job.run(progress: ProgressBars(tool: "swa-bn-update", reporting: reporting))
         if reporting.json {
-            try printJSON(finished)
-        } else if !reporting.quiet {
-            print("recomputed \(finished.layers) BN layers of \(model) over \(finished.samples) samples in \(finished.batches) batches "
-                + "(\(weighting) weighting) -> \(output)" + String(format: "; %.2f s", finished.seconds))
-        }
-    }
-
-    /// What was done; `--json` prints it, `swa.bn` records it in the checkpoint.
-    struct Report: Codable {
-        var model: String
-        var output: String
-        var graph: String
-        var data: String
-        var dataSHA256: String
-        var samples: Int
-        var batches: Int
-        var batchSize: Int
-        var weighting: String
-        var augment: String?
-        var seed: UInt64?
-        var layers: Int
-        var seconds: Double
-
-        /// JSON for `swa.bn`: how the statistics were computed, and from what data.
-        var bnMetadata: String {
-            var members: [(String, JSONValue)] = [
-                ("method", .string("recomputed")), ("weighting", .string(weighting)),
-                ("data", .string(URL(fileURLWithPath: data).lastPathComponent)), ("data_sha256", .string(dataSHA256)),
-                ("samples", .number(String(samples))), ("batches", .number(String(batches))), ("batch_size", .number(String(batchSize))),
-            ]
-            if let augment { members.append(("augment", .string(augment))) }
-            if let seed { members.append(("seed", .number(String(seed)))) }
-            return JSONValue.object(members).serialized
+            try printJSON(report)
+        } else if reporting.quiet {
+            return
+        } else if report.layers == 0 {
+            print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(report.output)")
+        } else {
+            print("recomputed \(report.layers) BN layers of \(model) over \(report.samples) samples in \(report.batches) batches "
+                + "(\(weighting.rawValue) weighting) -> \(report.output)" + String(format: "; %.2f s", report.seconds))
         }
     }
 

@@ -59,81 +59,15 @@ struct SWAEval: ParsableCommand {
     }
 
     func run() throws {
-        let checkpoint = try LoadedCheckpoint(path: model)
-        let graph = try modelOptions.source.graph(for: checkpoint)
-        let parameters = try ModelParameters(graph: graph, checkpoint: checkpoint)
-        let data = try dataOptions.open(for: checkpoint)
-        guard data.sampleShape == graph.inputShape else {
-            throw SWAError(file: data.path, "samples have shape \(data.sampleShape), the model expects \(graph.inputShape)")
-        }
-        guard data.hasLabels else { throw SWAError(file: data.path, "has no labels '\(dataOptions.yKey)' to evaluate against") }
-        let labels = try data.labels()
-        let classes = graph.outputShape.reduce(1, *)
-        try checkLabels(labels, classes: classes, data: data.path)
-        let entries = ensemble.isEmpty ? [] : try selection.selection.apply(to: discoverCheckpoints(ensemble) { warning in
-            if !reporting.quiet { printError("swa-eval: \(warning)") }
-        })
-
-        let bn = batchNormState(of: checkpoint)
-        if bn == "stale", !reporting.quiet {
-            printError("swa-eval: warning: \(model) has averaged BN statistics (swa.bn = stale), not ones of its own weights; "
-                + "its accuracy understates SWA. Fix: swa-bn-update \(model) --data TRAIN.npz -o \(model).bn")
-        }
-        let progressEnabled = reporting.showsProgress
-        let modelPredictions = try predictions(parameters, data: data, labels: labels, title: "model", enabled: progressEnabled)
-        var report = EvaluationReport(
-            data: .init(path: data.path, samples: data.sampleCount),
-            model: .init(path: model, metrics: modelPredictions.metrics(labels: labels), bn: bn, seconds: modelPredictions.seconds),
-            modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
-        if let beforeBn {
-            let stale = try LoadedCheckpoint(path: beforeBn)
-            let staleParameters = try ModelParameters(graph: graph, checkpoint: stale)
-            let stalePredictions = try predictions(staleParameters, data: data, labels: labels, title: "before BN", enabled: progressEnabled)
-            report.modelBeforeBN = .init(path: beforeBn, metrics: stalePredictions.metrics(labels: labels), bn: batchNormState(of: stale),
-                                         seconds: stalePredictions.seconds)
-        }
-        if !entries.isEmpty {
-            var bar: ProgressBar?
-            let fge = try FGEEnsemble(entries: entries, graph: graph, data: data, labels: labels, batchSize: dataOptions.batchSize,
-                                      onMember: { index, _ in
-                                          bar?.finish(data.sampleCount)
-                                          bar = ProgressBar(title: "member \(index + 1)/\(entries.count)", total: data.sampleCount,
-                                                            unit: .items("img"), enabled: progressEnabled)
-                                      },
-                                      onBatch: { bar?.update($0) })
-            bar?.finish(data.sampleCount)
-            report.ensemble = .init(fge)
-            report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: classes)
-            if let csv { try writeCSV(report.ensemble!.curve, to: csv) }
-            if let plot { try writePlot(report, to: plot) }
-        }
+        let job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+                                ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
+                                csvPath: csv, plotPath: plot)
+        let report = try job.run(progress: ProgressBars(tool: "swa-eval", reporting: reporting))
         if reporting.json {
             try printJSON(report)
         } else if !reporting.quiet {
             print(EvaluationTable(report: report).text)
         }
-    }
-
-    private func predictions(_ parameters: ModelParameters, data: DataSet, labels: [Int64], title: String, enabled: Bool) throws -> ModelPredictions {
-        let bar = ProgressBar(title: title, total: data.sampleCount, unit: .items("img"), enabled: enabled)
-        let result = try ModelPredictions(parameters: parameters, data: data, labels: labels, batchSize: dataOptions.batchSize) { bar.update($0) }
-        bar.finish(data.sampleCount)
-        return result
-    }
-
-    private func writeCSV(_ curve: [EvaluationReport.CurvePoint], to path: String) throws {
-        var text = "k,accuracy,nll,ece,brier\n"
-        for point in curve {
-            text += "\(point.k),\(point.accuracy),\(point.nll),\(point.ece),\(point.brier)\n"
-        }
-        try writeTextAtomically(text, to: path)
-    }
-
-    private func writePlot(_ report: EvaluationReport, to path: String) throws {
-        let curve = report.ensemble!.curve.map { CurvePoint(k: $0.k, accuracy: $0.accuracy, nll: $0.nll) }
-        let plot = EnsembleCurvePlot(curve: curve, swaAccuracy: report.model.accuracy, swaNLL: report.model.nll,
-                                     title: "SWA vs FGE on \(report.data.path)")
-        try writeTextAtomically(plot.svg(), to: path)
     }
 
     static func main() { runAsTool() }

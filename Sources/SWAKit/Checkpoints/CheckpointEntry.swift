@@ -28,8 +28,3 @@ public struct CheckpointSequence: Sendable {
     public var entries: [CheckpointEntry]
     public var positionSource: PositionSource
 }
-
-/// Prints a position without a needless ".0": `10`, `10.5`.
-public func formatPosition(_ position: Double) -> String {
-    position == position.rounded() && abs(position) < 1e15 ? String(Int64(position)) : String(position)
-}

@@ -18,6 +18,14 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
     /// Bins of the ECE (Guo et al. 2017 use 15).
     public static let calibrationBins = 15
 
+    /// Metrics already computed (a report read back, a curve known only in part).
+    public init(accuracy: Double, nll: Double, ece: Double, brier: Double) {
+        self.accuracy = accuracy
+        self.nll = nll
+        self.ece = ece
+        self.brier = brier
+    }
+
     /// Metrics of `probabilities` (`[samples, classes]`, rows summing to 1) against `labels`.
     /// - Parameter labelLogProbabilities: log p(label) per sample when known more precisely than
     ///   `log(p)` (a single model's log-softmax); the ensemble's are logs of averaged probabilities.

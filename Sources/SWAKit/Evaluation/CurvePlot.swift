@@ -3,23 +3,6 @@ import SWAEngine
 import SWAFormats
 import Foundation
 
-/// One point of the ensemble curve: the FGE ensemble of the first `k` members.
-public struct CurvePoint: Sendable, Equatable, Codable {
-    /// Number of ensemble members averaged, 1 ... K.
-    public var k: Int
-    /// Test accuracy as a fraction, 0 ... 1.
-    public var accuracy: Double
-    /// Mean test negative log-likelihood in nats.
-    public var nll: Double
-
-    /// The ensemble of the first `k` members scored `accuracy` (a fraction) and `nll` (nats).
-    public init(k: Int, accuracy: Double, nll: Double) {
-        self.k = k
-        self.accuracy = accuracy
-        self.nll = nll
-    }
-}
-
 /// The plot of `swa-eval`: FGE ensemble accuracy and NLL against the number of members k, with the
 /// single SWA model as a dashed horizontal line, so one sees how many members it takes to beat it
 /// (Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima and Better Generalization", which

@@ -1,8 +1,8 @@
-import SWAData
-import SWAEngine
 import SWAFormats
-/// What `swa-eval --json` prints: DESIGN §4's contract (accuracy as a fraction, NLL in nats),
-/// plus timings. Keys are snake_case.
+
+/// What `swa-eval --json` prints: the contract of docs/CLI.md ("swa-eval --json"; accuracy as
+/// a fraction, NLL in nats), plus timings. Keys are snake_case. Every metrics block is one
+/// `ClassificationMetrics`, encoded flat beside the fields around it.
 public struct EvaluationReport: Codable, Sendable {
     public struct DataSummary: Codable, Sendable {
         public var path: String
@@ -14,41 +14,97 @@ public struct EvaluationReport: Codable, Sendable {
         }
     }
 
+    /// A single model: `{"path", "accuracy", "nll", "ece", "brier", "bn", "seconds"}`.
     public struct ModelSummary: Codable, Sendable {
         public var path: String
-        public var accuracy: Double
-        public var nll: Double
-        public var ece: Double
-        public var brier: Double
+        public var metrics: ClassificationMetrics
         /// "updated" (swa-bn-update ran), "stale" (averaged or copied statistics) or "unknown".
         public var bn: String
+        /// Wall time of its forward passes.
         public var seconds: Double
+
+        public init(path: String, metrics: ClassificationMetrics, bn: String, seconds: Double) {
+            self.path = path
+            self.metrics = metrics
+            self.bn = bn
+            self.seconds = seconds
+        }
+
+        private enum CodingKeys: String, CodingKey { case path, bn, seconds }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            path = try container.decode(String.self, forKey: .path)
+            bn = try container.decode(String.self, forKey: .bn)
+            seconds = try container.decode(Double.self, forKey: .seconds)
+            metrics = try ClassificationMetrics(from: decoder)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(bn, forKey: .bn)
+            try container.encode(seconds, forKey: .seconds)
+            try metrics.encode(to: encoder)
+        }
     }
 
+    /// One ensemble member: `{"path", "accuracy", "nll", "ece", "brier"}`.
     public struct MemberSummary: Codable, Sendable {
         public var path: String
-        public var accuracy: Double
-        public var nll: Double
-        public var ece: Double
-        public var brier: Double
+        public var metrics: ClassificationMetrics
+
+        public init(path: String, metrics: ClassificationMetrics) {
+            self.path = path
+            self.metrics = metrics
+        }
+
+        private enum CodingKeys: String, CodingKey { case path }
+
+        public init(from decoder: Decoder) throws {
+            path = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .path)
+            metrics = try ClassificationMetrics(from: decoder)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try metrics.encode(to: encoder)
+        }
     }
 
-    public struct CurvePoint: Codable, Sendable {
-        public var k: Int
-        public var accuracy: Double
-        public var nll: Double
-        public var ece: Double
-        public var brier: Double
-    }
-
+    /// The FGE ensemble: its members, its own metrics (flat), the curve and its cost.
     public struct EnsembleSummary: Codable, Sendable {
         public var members: [MemberSummary]
-        public var accuracy: Double
-        public var nll: Double
-        public var ece: Double
-        public var brier: Double
+        public var metrics: ClassificationMetrics
         public var curve: [CurvePoint]
+        /// Wall time of all members' forward passes.
         public var seconds: Double
+
+        public init(members: [MemberSummary], metrics: ClassificationMetrics, curve: [CurvePoint], seconds: Double) {
+            self.members = members
+            self.metrics = metrics
+            self.curve = curve
+            self.seconds = seconds
+        }
+
+        private enum CodingKeys: String, CodingKey { case members, curve, seconds }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            members = try container.decode([MemberSummary].self, forKey: .members)
+            curve = try container.decode([CurvePoint].self, forKey: .curve)
+            seconds = try container.decode(Double.self, forKey: .seconds)
+            metrics = try ClassificationMetrics(from: decoder)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(members, forKey: .members)
+            try container.encode(curve, forKey: .curve)
+            try container.encode(seconds, forKey: .seconds)
+            try metrics.encode(to: encoder)
+        }
     }
 
     public struct ForwardPasses: Codable, Sendable {
@@ -96,27 +152,33 @@ public struct EvaluationReport: Codable, Sendable {
     }
 }
 
-extension EvaluationReport.ModelSummary {
-    public init(path: String, metrics: ClassificationMetrics, bn: String, seconds: Double) {
-        self.init(path: path, accuracy: metrics.accuracy, nll: metrics.nll, ece: metrics.ece, brier: metrics.brier, bn: bn, seconds: seconds)
-    }
-}
-
 extension EvaluationReport.EnsembleSummary {
+    /// The summary of an evaluated ensemble.
     public init(_ ensemble: FGEEnsemble) {
-        let whole = ensemble.metrics!
         self.init(
-            members: ensemble.members.map { .init(path: $0.path, accuracy: $0.metrics.accuracy, nll: $0.metrics.nll, ece: $0.metrics.ece, brier: $0.metrics.brier) },
-            accuracy: whole.accuracy, nll: whole.nll, ece: whole.ece, brier: whole.brier,
-            curve: ensemble.curve.enumerated().map { .init(k: $0.offset + 1, accuracy: $0.element.accuracy, nll: $0.element.nll, ece: $0.element.ece, brier: $0.element.brier) },
+            members: ensemble.members.map { .init(path: $0.path, metrics: $0.metrics) },
+            metrics: ensemble.metrics!,
+            curve: ensemble.curve.enumerated().map { CurvePoint(k: $0.offset + 1, metrics: $0.element) },
             seconds: ensemble.members.reduce(0) { $0 + $1.seconds })
     }
 }
 
-/// How a checkpoint's BN statistics came about, from its `swa.bn` metadata.
-public func batchNormState(of checkpoint: LoadedCheckpoint) -> String {
-    guard let value = checkpoint.header.metadata["swa.bn"] else { return "unknown" }
-    if value == "stale" { return "stale" }
-    if (try? JSONValue.parse(value))?["method"]?.stringValue == "recomputed" { return "updated" }
-    return "unknown"
+extension EvaluationReport {
+    /// The ensemble curve as CSV (`k,accuracy,nll,ece,brier`, one line per k), or nil without an ensemble.
+    public var curveCSV: String? {
+        guard let curve = ensemble?.curve else { return nil }
+        var text = "k,accuracy,nll,ece,brier\n"
+        for point in curve {
+            let m = point.metrics
+            text += "\(point.k),\(m.accuracy),\(m.nll),\(m.ece),\(m.brier)\n"
+        }
+        return text
+    }
+
+    /// The SVG plot of the ensemble curve with the model as a line, or nil without an ensemble.
+    public var curvePlot: EnsembleCurvePlot? {
+        guard let curve = ensemble?.curve else { return nil }
+        return EnsembleCurvePlot(curve: curve, swaAccuracy: model.metrics.accuracy, swaNLL: model.metrics.nll,
+                                 title: "SWA vs FGE on \(data.path)")
+    }
 }

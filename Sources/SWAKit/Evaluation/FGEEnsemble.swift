@@ -25,29 +25,38 @@ public struct FGEEnsemble: Sendable {
     /// - Parameters:
     ///   - graph: the model's graph; every member must have the same one (by its own `swa.graph`
     ///     when it has one), else an error names the member.
-    ///   - source: how members get their graph when they carry none (the model's `--arch`/`--graph`).
-    ///   - onMember: called before each member with its index (progress).
-    public init(entries: [CheckpointEntry], graph: ModelGraph, data: DataSet, labels: [Int64], batchSize: Int,
+    ///   - evaluator: the labelled data the members are scored on.
+    ///   - onMember: called before each member with its index and path (progress).
+    ///   - onBatch: samples of the current member done so far (progress).
+    public init(entries: [CheckpointEntry], graph: ModelGraph, evaluator: Evaluator,
                 onMember: (Int, String) -> Void = { _, _ in }, onBatch: (Int) -> Void = { _ in }) throws {
         classes = graph.outputShape.reduce(1, *)
+        let labels = evaluator.labels
         var sum = [Double](repeating: 0, count: labels.count * classes)
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
             let checkpoint = try LoadedCheckpoint(path: entry.path)
-            if let text = checkpoint.header.metadata["swa.graph"] {
+            if let text = checkpoint.header.checkpointMetadata.graphJSON {
                 let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
                 guard own == graph else {
                     throw SWAError(file: entry.path, "ensemble member's graph (swa.graph) differs from the evaluated model's; members must be checkpoints of the same network")
                 }
             }
-            let parameters = try ModelParameters(graph: graph, checkpoint: checkpoint)
-            let predictions = try ModelPredictions(parameters: parameters, data: data, labels: labels, batchSize: batchSize, onBatch: onBatch)
+            let member = try LoadedModel(checkpoint: checkpoint, graph: graph)
+            let predictions = try evaluator.predictions(of: member.parameters, onBatch: onBatch)
             members.append(Member(path: entry.path, metrics: predictions.metrics(labels: labels), seconds: predictions.seconds))
             for i in sum.indices { sum[i] += predictions.probabilities[i] }
             let k = Double(index + 1)
             curve.append(ClassificationMetrics(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
         }
         probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
+    }
+
+    /// Evaluates `entries` on `data` whose `labels` are already read and checked.
+    public init(entries: [CheckpointEntry], graph: ModelGraph, data: DataSet, labels: [Int64], batchSize: Int,
+                onMember: (Int, String) -> Void = { _, _ in }, onBatch: (Int) -> Void = { _ in }) throws {
+        let evaluator = Evaluator(data: data, labels: labels, classes: graph.outputShape.reduce(1, *), batchSize: batchSize)
+        try self.init(entries: entries, graph: graph, evaluator: evaluator, onMember: onMember, onBatch: onBatch)
     }
 
     /// Metrics of the whole ensemble.

@@ -1,0 +1,82 @@
+import SWAData
+import SWAEngine
+import SWAFormats
+
+/// `swa-eval` as a library call: the single (SWA) model against the FGE ensemble of the selected
+/// checkpoints on one labelled data set, with the ensemble curve and the cost of each
+/// (docs/CLI.md, "swa-eval").
+public struct EvaluationJob: Sendable {
+    /// The model to evaluate (typically `swa-bn-update`'s output).
+    public var modelPath: String
+    /// Where its graph comes from; ensemble members share it.
+    public var modelSource: ModelSource
+    /// The test data and how to read it.
+    public var data: DataRequest
+    /// Checkpoint files or folders of the ensemble; empty for none.
+    public var ensembleInputs: [String]
+    /// Which of the ensemble's checkpoints to use, as `swa-avg` selects them.
+    public var selection: CheckpointSelection
+    /// Also evaluate this checkpoint as "the model before its BN update", or nil.
+    public var beforeBNPath: String?
+    /// Write the ensemble curve as CSV here (atomically), or nil.
+    public var csvPath: String?
+    /// Write the SVG plot of the ensemble curve here (atomically), or nil.
+    public var plotPath: String?
+
+    public init(modelPath: String, modelSource: ModelSource, data: DataRequest, ensembleInputs: [String] = [],
+                selection: CheckpointSelection = CheckpointSelection(), beforeBNPath: String? = nil,
+                csvPath: String? = nil, plotPath: String? = nil) {
+        self.modelPath = modelPath
+        self.modelSource = modelSource
+        self.data = data
+        self.ensembleInputs = ensembleInputs
+        self.selection = selection
+        self.beforeBNPath = beforeBNPath
+        self.csvPath = csvPath
+        self.plotPath = plotPath
+    }
+
+    /// Evaluates everything, writes the CSV and plot if asked, and returns the report.
+    /// - Parameter progress: one phase per model evaluated; warnings for skipped files and stale BN statistics.
+    public func run(progress: ProgressObserver = SilentProgress()) throws -> EvaluationReport {
+        let model = try LoadedModel(path: modelPath, source: modelSource)
+        let dataSet = try data.open(for: model)
+        guard dataSet.hasLabels else { throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against") }
+        let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize)
+        let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs) { progress.warn($0) })
+
+        let bn = model.metadata.batchNorm
+        if bn == .stale {
+            progress.warn("warning: \(modelPath) has averaged BN statistics (swa.bn = stale), not ones of its own weights; "
+                + "its accuracy understates SWA. Fix: swa-bn-update \(modelPath) --data TRAIN.npz -o \(modelPath).bn")
+        }
+        let modelPredictions = try evaluator.evaluate(model.parameters, title: "model", progress: progress)
+        var report = EvaluationReport(
+            data: .init(path: dataSet.path, samples: dataSet.sampleCount),
+            model: .init(path: modelPath, metrics: modelPredictions.metrics(labels: evaluator.labels), bn: model.metadata.batchNormSummary,
+                         seconds: modelPredictions.seconds),
+            modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
+        if let beforeBNPath {
+            let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath), graph: model.graph)
+            let predictions = try evaluator.evaluate(stale.parameters, title: "before BN", progress: progress)
+            report.modelBeforeBN = .init(path: beforeBNPath, metrics: predictions.metrics(labels: evaluator.labels),
+                                         bn: stale.metadata.batchNormSummary, seconds: predictions.seconds)
+        }
+        if !entries.isEmpty {
+            var begun = false
+            let fge = try FGEEnsemble(entries: entries, graph: model.graph, evaluator: evaluator,
+                                      onMember: { index, _ in
+                                          if begun { progress.end(dataSet.sampleCount) }
+                                          progress.begin("member \(index + 1)/\(entries.count)", total: dataSet.sampleCount)
+                                          begun = true
+                                      },
+                                      onBatch: { progress.advance(to: $0) })
+            if begun { progress.end(dataSet.sampleCount) }
+            report.ensemble = .init(fge)
+            report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
+            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath) }
+            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath) }
+        }
+        return report
+    }
+}

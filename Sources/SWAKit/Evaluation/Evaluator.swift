@@ -1,0 +1,50 @@
+import SWAData
+import SWAEngine
+import SWAFormats
+
+/// Scores models on one labelled data set: the model + data → predictions and metrics step that
+/// `swa-eval`, the FGE ensemble and later commands share.
+///
+/// Labels are read once and checked against the class count at creation; each `predictions`
+/// call then runs one model forward in inference mode over the data (docs/CLI.md, "Evaluation").
+public struct Evaluator {
+    /// The labelled data, normalised for the model.
+    public let data: DataSet
+    /// The data's labels, `[samples]`, each in `0 ..< classes`.
+    public let labels: [Int64]
+    /// The model's class count.
+    public let classes: Int
+    /// Samples per forward pass.
+    public let batchSize: Int
+
+    /// Reads and checks the labels of `data` for a model with `classes` classes.
+    /// - Throws: naming the file when it has no labels, or the first sample whose label is out of range.
+    public init(data: DataSet, classes: Int, batchSize: Int) throws {
+        guard data.hasLabels else { throw SWAError(file: data.path, "has no labels to evaluate against") }
+        let labels = try data.labels()
+        try checkLabels(labels, classes: classes, data: data.path)
+        self.init(data: data, labels: labels, classes: classes, batchSize: batchSize)
+    }
+
+    /// An evaluator over labels already read and checked.
+    public init(data: DataSet, labels: [Int64], classes: Int, batchSize: Int) {
+        self.data = data
+        self.labels = labels
+        self.classes = classes
+        self.batchSize = batchSize
+    }
+
+    /// Runs `parameters` over the data in inference mode.
+    /// - Parameter onBatch: samples done so far (progress).
+    public func predictions(of parameters: ModelParameters, onBatch: (Int) -> Void = { _ in }) throws -> ModelPredictions {
+        try ModelPredictions(parameters: parameters, data: data, labels: labels, batchSize: batchSize, onBatch: onBatch)
+    }
+
+    /// Predictions and metrics of one model, reporting progress under `title`.
+    public func evaluate(_ parameters: ModelParameters, title: String, progress: ProgressObserver) throws -> ModelPredictions {
+        progress.begin(title, total: data.sampleCount)
+        let result = try predictions(of: parameters) { progress.advance(to: $0) }
+        progress.end(data.sampleCount)
+        return result
+    }
+}
