@@ -29,7 +29,7 @@ public enum ModelSource: Sendable, Equatable {
             }
             return try preset.graph(classes: classifier.shape[0], inputShape: inputShape ?? [3, 32, 32])
         case .metadata:
-            guard let text = checkpoint.header.metadata["swa.graph"] else {
+            guard let text = checkpoint.header.checkpointMetadata.graphJSON else {
                 throw SWAError(file: checkpoint.path, "has no swa.graph metadata; name the model with --arch NAME or --graph FILE.json")
             }
             return try ModelGraph(json: text, source: "\(checkpoint.path) (swa.graph)")

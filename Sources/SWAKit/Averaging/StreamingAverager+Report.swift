@@ -9,24 +9,18 @@ extension StreamingAverager {
     /// Metadata of the averaged checkpoint: the last input's keys carried through (graph,
     /// preprocessing, unknown keys), its training position dropped, and what was done added.
     func outputMetadata(hashes: [String]) -> [String: String] {
-        var metadata = request.inputs.last!.header.metadata
-        metadata["swa.epoch"] = nil
-        metadata["swa.step"] = nil
-        metadata["swa.n_averaged"] = String(request.inputs.count)
-        metadata["swa.method"] = request.method.metadataValue
+        var metadata = request.inputs.last!.header.checkpointMetadata
+        metadata.epoch = nil
+        metadata.step = nil
+        metadata.averagedCount = request.inputs.count
+        metadata.method = request.method.metadataValue
         let weights = request.effectiveWeights
-        let sources: [JSONValue] = zip(request.inputs, hashes).enumerated().map { index, pair in
-            .object([
-                ("name", .string(pair.0.fileName)),
-                ("sha256", .string(pair.1)),
-                ("position", .number(formatPosition(pair.0.position))),
-                ("weight", .number(String(weights[index]))),
-            ])
-        }
-        metadata["swa.sources"] = JSONValue.array(sources).serialized
+        metadata.setSources(zip(request.inputs, hashes).enumerated().map { index, pair in
+            SourceRecord(name: pair.0.fileName, sha256: pair.1, position: pair.0.position, weight: weights[index])
+        })
         let hasBatchNorm = request.inputs[0].header.tensors.contains { isBatchNormStatistic($0.name) || isBatchNormCounter($0.name) }
-        metadata["swa.bn"] = hasBatchNorm ? "stale" : nil
-        return metadata
+        metadata.batchNorm = hasBatchNorm ? .stale : nil
+        return metadata.values
     }
 
     func report(hashes: [String]?, strategy: String, outputBytes: Int?, frames: Int?, seconds: Double) -> AveragingReport {

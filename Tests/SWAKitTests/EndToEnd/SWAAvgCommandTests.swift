@@ -186,6 +186,12 @@ import SWATestSupport
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never-written.bin"))
     }
 
+    @Test func badDTypeListsTheChoices() throws {
+        let result = try ToolRunner.run("swa-avg", ["fixtures/checkpoints", "-o", "/tmp/never-written.bin", "--dtype", "bogus"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("Please provide one of 'keep', 'f32', 'f16', 'bf16' or 'f64'"), "\(result.stderr)")
+    }
+
     @Test func weightCountMustMatchTheSelection() throws {
         try expectFailure(culprit: nil, message: "--weights gives 2 weights for 20 selected checkpoints", arguments: ["--weights", "1,2"]) { folder in
             try copyFixtures(to: folder)

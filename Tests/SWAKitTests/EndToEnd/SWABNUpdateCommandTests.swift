@@ -63,6 +63,15 @@ import SWATestSupport
         }
     }
 
+    @Test(arguments: [(["--weighting", "bogus"], "'batch' and 'sample'"), (["--layout", "hwc"], "'nchw', 'nhwc' or 'nf'")])
+    func fixedChoicesListTheirValues(_ flags: [String], _ choices: String) throws {
+        let result = try ToolRunner.run("swa-bn-update", ["fixtures/checkpoints/ckpt-020.safetensors.zst", "--data", "fixtures/data/train.npz",
+                                                          "-o", "/tmp/never-written.bin"] + flags)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("Please provide one of \(choices)"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-written.bin"))
+    }
+
     @Test func printGraphShowsAPreset() throws {
         let result = try ToolRunner.run("swa-bn-update", ["fixtures/checkpoints/ckpt-001.safetensors.zst", "--print-graph"])
         #expect(result.status == 0, "\(result.stderr)")
