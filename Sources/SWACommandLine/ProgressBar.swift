@@ -1,6 +1,3 @@
-import SWAData
-import SWAEngine
-import SWAFormats
 import SWAKit
 import Foundation
 

@@ -1,9 +1,7 @@
-import SWAData
-import SWAEngine
-import SWAFormats
 import ArgumentParser
 import Foundation
 import SWACommandLine
+import SWAFormats
 import SWAKit
 
 @main

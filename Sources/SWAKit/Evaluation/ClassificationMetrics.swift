@@ -1,6 +1,3 @@
-import SWAData
-import SWAEngine
-import SWAFormats
 import Foundation
 import RealModule
 

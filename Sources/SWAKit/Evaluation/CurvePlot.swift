@@ -1,6 +1,3 @@
-import SWAData
-import SWAEngine
-import SWAFormats
 import Foundation
 
 /// The plot of `swa-eval`: FGE ensemble accuracy and NLL against the number of members k, with the

@@ -1,4 +1,3 @@
-import SWAFormats
 
 /// What `swa-eval --json` prints: the contract of docs/CLI.md ("swa-eval --json"; accuracy as
 /// a fraction, NLL in nats), plus timings. Keys are snake_case. Every metrics block is one

@@ -1,6 +1,3 @@
-import SWAData
-import SWAEngine
-import SWAFormats
 import Foundation
 
 /// A minimal SVG writer: elements appended as text in drawing order, numbers trimmed, text escaped.
