@@ -5,17 +5,21 @@ import ArgumentParser
 import Foundation
 import SWAKit
 
-/// Exit statuses of every tool (DESIGN §4).
+/// Exit statuses of every tool (docs/CLI.md); after a signal, 128 + its number
+/// (`SignalCleanup.exitStatus(after:)`).
 public enum ToolExit {
     public static let failure: Int32 = 1
     public static let usage: Int32 = 2
 }
 
 extension ParsableCommand {
-    /// Parses the command line and runs, mapping outcomes to DESIGN §4's exit statuses:
+    /// Parses the command line and runs, mapping outcomes to the exit statuses of docs/CLI.md:
     /// 0 success, 1 failure of the work (one line on stderr naming file and tensor),
-    /// 2 bad usage (the parser's message and a pointer to `--help`).
+    /// 2 bad usage (the parser's message and a pointer to `--help`). SIGINT, SIGTERM and SIGHUP
+    /// remove unfinished outputs and exit with 128 + the signal number (`SignalCleanup`).
     public static func runAsTool() {
+        // First, while this is the only thread: every thread started later inherits the mask.
+        SignalCleanup.install()
         let name = configuration.commandName ?? "swa"
         do {
             var command = try parseAsRoot()

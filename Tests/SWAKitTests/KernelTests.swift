@@ -10,6 +10,10 @@ import SWATestSupport
 /// PyTorch's definitions. Outputs start as NaN, so an element a kernel forgets to write fails.
 @Suite("CPU kernels")
 struct KernelTests {
+    /// The kernels are called directly here, not through `ForwardPass`, so OpenBLAS is set
+    /// up first as the tools set it up.
+    init() { BLASRuntime.configureForKernels() }
+
     // MARK: - Convolution
 
     @Test("conv2d matches the naive convolution", arguments: ConvCase.all)

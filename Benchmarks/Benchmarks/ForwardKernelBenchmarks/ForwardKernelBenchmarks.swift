@@ -47,6 +47,8 @@ func convolution(_ name: String, channels: Int, outChannels: Int, size: Int, ker
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // The kernels are called directly, not through `ForwardPass`: set OpenBLAS up as the tools do.
+    BLASRuntime.configureForKernels()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         warmupIterations: 2,

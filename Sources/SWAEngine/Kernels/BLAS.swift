@@ -6,18 +6,30 @@ import CBLAS
 
 // MARK: - Threading
 
-/// Process-wide settings the kernels need before their first BLAS call.
-enum Kernels {
-    /// Runs `openblas_set_num_threads(1)` exactly once (a `static let` initialiser is
-    /// thread-safe and lazy). The kernels parallelise around BLAS themselves, one sgemm per
-    /// core; an OpenBLAS thread pool on top of that would oversubscribe the cores.
-    private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
-
-    /// Call at the top of every kernel that reaches BLAS.
-    @inline(__always)
-    static func prepare() {
-        _ = singleThreadedBLAS
+/// The OpenBLAS setting the kernels are designed for, made in one place.
+public enum BLASRuntime {
+    /// Makes OpenBLAS run every call on the calling thread; the first call does it, later
+    /// calls do nothing. Safe to call from any thread.
+    ///
+    /// Why: the kernels parallelise around BLAS themselves. `conv2d` cuts the batch into one
+    /// chunk per core and runs one `cblas_sgemm` per chunk on its own thread; an OpenBLAS thread
+    /// pool inside each of those calls would put several busy threads on every core, which
+    /// then lose time switching between them and evicting each other's caches. The kernel
+    /// timings in docs/PERFORMANCE.md were all taken with this setting.
+    ///
+    /// Who calls it: `ForwardPass.init`, so every tool and procedure that runs a model is
+    /// covered. Code that calls the kernels or `sgemm` directly — tests, benchmarks — calls it
+    /// first. Without it the kernels still compute correctly, only with OpenBLAS's own pool
+    /// fighting theirs for the cores.
+    ///
+    /// The setting is process-wide: it applies to every OpenBLAS call in the process.
+    /// The corresponding C function is `openblas_set_num_threads`.
+    public static func configureForKernels() {
+        _ = singleThreaded
     }
+
+    /// A `static let` initialiser runs once, lazily and thread-safely.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 }
 
 // MARK: - sgemm
@@ -28,7 +40,7 @@ enum Kernels {
 /// `transposeA`, `a` holds the `[k, m]` matrix whose transpose is used (likewise `transposeB`,
 /// `b` holding `[n, k]`); `lda`/`ldb` are the row strides of the matrices as stored. With
 /// `beta == 0`, `C` is not read (it may hold garbage). OpenBLAS runs it on the calling thread
-/// once any kernel has run (see `Kernels.prepare()`).
+/// once `BLASRuntime.configureForKernels()` has run.
 ///
 /// The corresponding C function is `cblas_sgemm`.
 public func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,

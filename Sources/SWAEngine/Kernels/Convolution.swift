@@ -114,7 +114,6 @@ func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, 
             chunks: Int?) {
     precondition(batch >= 0, "conv2d: negative batch")
     let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
-    Kernels.prepare()
     let groups = geometry.groups
     let groupOut = geometry.outChannels / groups
     let planeSize = outputHeight * outputWidth

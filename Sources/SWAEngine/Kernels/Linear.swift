@@ -9,7 +9,6 @@ import SWAFormats
 public func linear(_ input: UnsafePointer<Float>, batch: Int, inFeatures: Int, outFeatures: Int,
                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
     precondition(batch >= 0 && inFeatures > 0 && outFeatures > 0, "linear: bad shape [\(batch), \(inFeatures)] -> \(outFeatures)")
-    Kernels.prepare()
     if let bias {
         // sgemm accumulates onto the bias rows (beta = 1) instead of a second pass.
         for row in 0 ..< batch {

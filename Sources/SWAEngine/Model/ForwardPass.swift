@@ -28,6 +28,7 @@ public struct ForwardPass {
     public init(parameters: ModelParameters) {
         self.parameters = parameters
         self.plan = ExecutionPlan(graph: parameters.graph)
+        BLASRuntime.configureForKernels()  // the one call on every tool's path
     }
 
     /// Runs one batch.

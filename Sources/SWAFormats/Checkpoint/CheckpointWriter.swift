@@ -40,9 +40,7 @@ public final class CheckpointWriter {
         output = try AtomicOutputFile(destination: destination, overwrite: overwrite)
         encoder = try ZstdFrameEncoder(level: compressionLevel)
         // Unlinked at once: the spool vanishes with the process, however it ends.
-        let (fd, spoolPath) = try makeTemporaryFile(besides: destination, suffix: "swa-spool")
-        unlink(spoolPath)
-        spool = fd
+        spool = try TemporaryFileRegistry.shared.createUnlinkedFile(besides: destination, suffix: "swa-spool")
         pending = .allocate(byteCount: frameByteCount, alignment: 64)
     }
 

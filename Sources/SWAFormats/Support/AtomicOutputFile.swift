@@ -8,24 +8,31 @@ import Musl
 ///
 /// Bytes go to a temporary file in the destination's folder (so the final `rename` stays on
 /// one file system). `commit()` syncs it to disk and renames it over the destination; any
-/// other ending (an error, `discard()`, release, Ctrl-C) removes it and leaves an existing
-/// destination untouched.
+/// other ending (an error, `discard()`, release) removes it and leaves an existing destination
+/// untouched. While it exists, the temporary file is listed in a `TemporaryFileRegistry`, so a
+/// tool interrupted by a signal removes it too (docs/FORMAT.md).
 public final class AtomicOutputFile {
     /// Where the file will appear.
     public let destination: String
     /// Whether an existing destination may be replaced.
     public let overwrite: Bool
     private let temporaryPath: String
+    private let registry: TemporaryFileRegistry
     private var descriptor: Int32
     private var finished = false
 
     /// Creates the temporary file; fails at once if `destination` exists and `overwrite` is false.
-    public init(destination: String, overwrite: Bool) throws {
+    public convenience init(destination: String, overwrite: Bool) throws {
+        try self.init(destination: destination, overwrite: overwrite, registry: .shared)
+    }
+
+    /// Creates the temporary file and lists it in `registry` (tests pass their own).
+    init(destination: String, overwrite: Bool, registry: TemporaryFileRegistry) throws {
         self.destination = destination
         self.overwrite = overwrite
+        self.registry = registry
         try Self.checkDestination(destination, overwrite: overwrite)
-        (descriptor, temporaryPath) = try makeTemporaryFile(besides: destination, suffix: "swa-tmp")
-        TemporaryFileRegistry.register(temporaryPath)
+        (descriptor, temporaryPath) = try registry.createFile(besides: destination, suffix: "swa-tmp")
     }
 
     deinit { discard() }
@@ -44,11 +51,11 @@ public final class AtomicOutputFile {
         guard close(descriptor) == 0 else { throw SWAError(file: destination, "cannot close: \(errnoDescription(errno))") }
         descriptor = -1
         try Self.checkDestination(destination, overwrite: overwrite)
-        guard rename(temporaryPath, destination) == 0 else {
-            throw SWAError(file: destination, "cannot rename the finished temporary file into place: \(errnoDescription(errno))")
+        let renameError = registry.rename(temporaryPath, to: destination)
+        guard renameError == 0 else {
+            throw SWAError(file: destination, "cannot rename the finished temporary file into place: \(errnoDescription(renameError))")
         }
         finished = true
-        TemporaryFileRegistry.unregister(temporaryPath)
         let folderDescriptor = open(folder(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folderDescriptor >= 0 {
             fsync(folderDescriptor)
@@ -62,10 +69,8 @@ public final class AtomicOutputFile {
         finished = true
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
-        unlink(temporaryPath)
-        TemporaryFileRegistry.unregister(temporaryPath)
+        registry.remove(temporaryPath)
     }
-
 
     private static func checkDestination(_ destination: String, overwrite: Bool) throws {
         var status = stat()

@@ -1,59 +1,97 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// Temporary files to remove if the process is interrupted (SIGINT, SIGTERM, SIGHUP).
+/// The temporary files of unfinished `AtomicOutputFile`s, so that whoever ends the process
+/// early can remove them (docs/FORMAT.md: after Ctrl-C no temporary file is left behind).
 ///
-/// The signal handler may only call async-signal-safe functions, so paths live in a fixed
-/// table of C strings that the handler walks with `unlink` before `_exit`.
-enum TemporaryFileRegistry {
-    private static let capacity = 64
-    nonisolated(unsafe) private static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
-        table.initialize(repeating: nil, count: capacity)
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
-            signal(signalNumber) { received in
-                for index in 0..<TemporaryFileRegistry.capacity {
-                    if let path = TemporaryFileRegistry.slots[index] { unlink(path) }
-                }
-                _exit(128 + received)
-            }
-        }
-        return table
-    }()
-    private static let lock = PthreadLock()
+/// The library only keeps the list: it installs no signal handler and never decides how the
+/// process ends. That is the program's business; the command-line tools wait for SIGINT,
+/// SIGTERM and SIGHUP on a thread of their own and call `removeAll(then:)` from there
+/// (`SignalCleanup` in SWACommandLine). Because the cleanup runs on an ordinary thread and not
+/// in a signal handler, the list can be an ordinary `Set` behind a lock, with no size limit.
+///
+/// Creating, renaming into place and removing a registered file each happen under the same
+/// lock as `removeAll`, so a cleanup never meets a file half-made: a file exists on disk
+/// exactly while it is in the list.
+public final class TemporaryFileRegistry: Sendable {
+    /// The registry every `AtomicOutputFile` uses unless told otherwise.
+    public static let shared = TemporaryFileRegistry()
 
-    static func register(_ path: String) {
-        lock.withLock {
-            for index in 0..<capacity where slots[index] == nil {
-                slots[index] = strdup(path)
-                return
-            }
+    private let paths = Mutex<Set<String>>([])
+
+    /// An empty registry (tests use their own, so their cleanup touches no one else's files).
+    init() {}
+
+    /// Removes every registered file from disk and forgets it. Files are not closed: a writer
+    /// still holding one gets an error when it commits (its `rename` finds nothing).
+    /// - Returns: how many files were registered.
+    /// The corresponding C function is `unlink`.
+    @discardableResult
+    public func removeAll() -> Int {
+        removeAll { $0 }
+    }
+
+    /// Removes every registered file, then runs `body` with their count while still holding
+    /// the registry, so no temporary file can be created or renamed into place before `body`
+    /// returns. An interrupted tool passes a `body` that ends the process (`_exit`): writers
+    /// on other threads then block at their next registry call until the process is gone, so
+    /// none can finish a file or report a failure after the cleanup.
+    /// The corresponding C function is `unlink`.
+    public func removeAll<Result>(then body: (Int) -> Result) -> Result {
+        paths.withLock { paths in
+            for path in paths { unlink(path) }
+            let count = paths.count
+            paths.removeAll()
+            return body(count)
         }
     }
 
-    static func unregister(_ path: String) {
-        lock.withLock {
-            for index in 0..<capacity {
-                if let slot = slots[index], String(cString: slot) == path {
-                    slots[index] = nil
-                    free(slot)
-                }
-            }
+    /// How many files are registered now.
+    public var count: Int { paths.withLock { $0.count } }
+
+    // MARK: - For AtomicOutputFile
+
+    /// Creates a hidden temporary file beside `destination` (`makeTemporaryFile`) and registers it.
+    func createFile(besides destination: String, suffix: String) throws -> (descriptor: Int32, path: String) {
+        try paths.withLock { paths in
+            let file = try makeTemporaryFile(besides: destination, suffix: suffix)
+            paths.insert(file.path)
+            return file
         }
     }
-}
 
-/// A pthread mutex, so this file needs nothing from Foundation.
-final class PthreadLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+    /// Creates a hidden temporary file beside `destination` and unlinks it at once, returning
+    /// its descriptor: scratch space that vanishes with the process however it ends. Both steps
+    /// happen under the lock, so a cleanup cannot run between them and leave the file behind.
+    /// The corresponding C functions are `mkstemp` and `unlink`.
+    func createUnlinkedFile(besides destination: String, suffix: String) throws -> Int32 {
+        try paths.withLock { _ in
+            let file = try makeTemporaryFile(besides: destination, suffix: suffix)
+            unlink(file.path)
+            return file.descriptor
+        }
+    }
+
+    /// Renames the registered file `path` to `destination` and forgets it.
+    /// - Returns: 0, or the `errno` of a failed `rename` (the file then stays registered).
+    /// The corresponding C function is `rename`.
+    func rename(_ path: String, to destination: String) -> Int32 {
+        paths.withLock { paths in
+            guard Glibc.rename(path, destination) == 0 else { return errno }
+            paths.remove(path)
+            return 0
+        }
+    }
+
+    /// Removes the registered file `path` from disk, if it is still there, and forgets it.
+    /// The corresponding C function is `unlink`.
+    func remove(_ path: String) {
+        paths.withLock { paths in
+            if paths.remove(path) != nil { unlink(path) }
+        }
     }
 }
