@@ -43,6 +43,7 @@ public final class NpzArchive: ArrayContainer {
         self.entries = entries
     }
 
+    /// The array `key`'s dtype and shape, from its `.npy` header (the member's first chunk).
     public func info(of key: String) throws -> ArrayInfo {
         let header = try header(of: key)
         return ArrayInfo(key: key, dtype: header.dtype, shape: header.shape, source: source(of: key))
@@ -58,6 +59,8 @@ public final class NpzArchive: ArrayContainer {
         return found
     }
 
+    /// Streams the elements of member `key.npy` in chunks of at most `chunkByteCount` bytes;
+    /// read to the end, the member's size and CRC-32 are checked.
     public func streamElements(of key: String, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
         try stream(key: key, onHeader: { _ in }, onElements: body)
     }
@@ -102,7 +105,7 @@ extension NpzArchive {
         } catch let error as SWAError {
             throw error
         } catch {
-            throw source.error("corrupt zip data: \(Self.describe(error))")
+            throw source.error("corrupt zip data: \(Self.describe(error, inflating: entry.isCompressed))")
         }
         guard let header = state.header else {
             throw source.error("truncated: the member holds \(state.prefix.count) bytes, too few for a .npy header")
@@ -174,9 +177,15 @@ extension NpzArchive {
         }
     }
 
-    /// A sentence for a ZIPFoundation or zlib error.
-    static func describe(_ error: any Error) -> String {
-        if let archiveError = error as? Archive.ArchiveError {
+    /// A sentence for an error ZIPFoundation throws opening the archive or reading a member,
+    /// told by its type and case, never by its text.
+    /// - Parameter inflating: whether the member being read is deflated. ZIPFoundation's
+    ///   inflater reports a damaged stream with its `Data.CompressionError`, which is internal
+    ///   to ZIPFoundation and so cannot be matched by type; reading a deflated member, that is
+    ///   the only error not matched below (ZIPFoundation 0.9, `Data+Compression.swift`).
+    static func describe(_ error: any Error, inflating: Bool = false) -> String {
+        switch error {
+        case let archiveError as Archive.ArchiveError:
             switch archiveError {
             case .missingEndOfCentralDirectoryRecord: return "no end-of-central-directory record (the file is truncated or not a zip)"
             case .invalidCRC32: return "CRC-32 mismatch"
@@ -185,12 +194,26 @@ extension NpzArchive {
             case .invalidCentralDirectoryOffset, .invalidCentralDirectorySize, .invalidCentralDirectoryEntryCount:
                 return "bad central directory"
             case .invalidEntrySize: return "bad member size"
+            case .unreadableArchive: return "the archive cannot be read"
             default: return "\(archiveError)"
             }
+        case let dataError as Data.DataError:
+            switch dataError {
+            case .unreadableFile: return "read error"
+            case .unwritableFile: return "write error"
+            }
+        case let posixError as POSIXError:
+            return String(cString: strerror(posixError.code.rawValue))
+        case let cocoaError as CocoaError:
+            switch cocoaError.code {
+            case .fileReadNoSuchFile: return "no such file"
+            case .fileReadNoPermission: return "permission denied"
+            case .fileReadCorruptFile: return "the file is corrupt"
+            default: return "\(cocoaError)"
+            }
+        default:
+            return inflating ? "the deflate stream is corrupt" : "\(error)"
         }
-        let text = "\(error)"
-        if text.contains("corruptedData") || text.contains("invalidStream") { return "the deflate stream is corrupt" }
-        return text
     }
 }
 

@@ -1,19 +1,27 @@
 /// What `swa-inspect` reports of one checkpoint, after reading it through and verifying
 /// every frame's checksum and the exact coverage of the data section.
 public struct CheckpointInspection: Codable, Sendable {
+    /// One tensor as the header lists it.
     public struct Tensor: Codable, Sendable {
+        /// The state_dict key, e.g. `"layer1.0.conv1.weight"`.
         public var name: String
+        /// The safetensors dtype name, e.g. `"F32"`.
         public var dtype: String
+        /// Dimensions, outermost first (C order); `[]` is a scalar.
         public var shape: [Int]
+        /// Bytes of data: elements times the dtype's size.
         public var bytes: Int
     }
 
+    /// The path as the user gave it.
     public var path: String
-    /// "zstd" or "safetensors".
+    /// The format, as `FileFormat.rawValue`: "zstd" or "safetensors".
     public var container: String
+    /// Size of the file on disk, in bytes.
     public var fileBytes: Int
     /// Bytes of the safetensors payload (length field, header, data).
     public var payloadBytes: Int
+    /// Bytes of the length field and the JSON header: where the data section starts in the payload.
     public var headerBytes: Int
     /// Independent zstd frames (data frames plus skippable frames such as the seek table); 0 for plain files.
     public var frames: Int
@@ -21,17 +29,20 @@ public struct CheckpointInspection: Codable, Sendable {
     public var seekTable: Bool
     /// Frames listed in the seek table.
     public var seekTableFrames: Int?
+    /// Elements of all tensors together.
     public var elements: Int
+    /// The `__metadata__` map (docs/FORMAT.md, "Metadata keys").
     public var metadata: [String: String]
+    /// Tensors in storage order.
     public var tensors: [Tensor]
 
     /// Reads `path` through and describes it; any corruption is an error naming the file.
     public static func inspect(path: String) throws -> CheckpointInspection {
-        let reader = try CheckpointReader(path: path)
-        let frames = try reader.finish()
-        let header = reader.header
+        let archive = try TensorArchives.open(path: path)
+        let frames = try archive.openDataStream().finish()
+        let header = archive.header
         var seekTable: SeekTable?
-        if reader.isCompressed {
+        if archive.format == .zstd {
             seekTable = try SeekTable.read(from: InputFile(path: path))
             if let seekTable {
                 let described = seekTable.entries.reduce(0) { $0 + $1.decompressedByteCount }
@@ -41,7 +52,7 @@ public struct CheckpointInspection: Codable, Sendable {
             }
         }
         return CheckpointInspection(
-            path: path, container: reader.isCompressed ? "zstd" : "safetensors", fileBytes: reader.fileByteCount,
+            path: path, container: archive.format.rawValue, fileBytes: archive.fileByteCount,
             payloadBytes: header.payloadByteCount, headerBytes: 8 + header.jsonByteCount, frames: frames,
             seekTable: seekTable != nil, seekTableFrames: seekTable?.entries.count,
             elements: header.tensors.reduce(0) { $0 + $1.elementCount }, metadata: header.metadata,

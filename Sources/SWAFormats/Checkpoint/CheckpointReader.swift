@@ -1,15 +1,19 @@
-/// Reads one checkpoint front to back: its header at once, its tensor data in pieces.
+/// Reads one safetensors checkpoint front to back: its header at once, its tensor data in
+/// pieces. The data stream of a `SafetensorsArchive`.
 ///
-/// The kind is told by magic bytes, never by the file name: a zstd frame or skippable frame
-/// first means a compressed safetensors payload, anything else must be plain safetensors.
-/// Memory is bounded by one read chunk plus the zstd window, whatever the file's size.
-public final class CheckpointReader {
+/// The kind is told by magic bytes (`FileFormat.detect`), never by the file name: a zstd frame
+/// or skippable frame first means a compressed safetensors payload, anything else must be
+/// plain safetensors (docs/FORMAT.md). Memory is bounded by one read chunk plus the zstd
+/// window, whatever the file's size.
+public final class CheckpointReader: TensorDataStream {
     /// The path as the user gave it.
     public var path: String { file.path }
     /// The validated header.
     public let header: SafetensorsHeader
+    /// `.zstd` for a zstd stream, else `.safetensors`.
+    public let format: FileFormat
     /// Whether the file is a zstd stream (else plain safetensors).
-    public let isCompressed: Bool
+    public var isCompressed: Bool { format == .zstd }
     /// Size of the file on disk in bytes.
     public var fileByteCount: Int { file.size }
     /// Bytes of the data section handed out so far.
@@ -27,7 +31,10 @@ public final class CheckpointReader {
         var prefix = [UInt8](repeating: 0, count: 8)
         let prefixCount = try prefix.withUnsafeMutableBytes { buffer in try file.readFully(into: buffer) }
         prefix.removeLast(8 - prefixCount)
-        isCompressed = ZstdMagic.isZstd(prefix: prefix)
+        // Eight bytes tell a zstd stream from the rest; whatever else `detect` makes of them,
+        // the safetensors checks below give the precise complaint.
+        let isCompressed = FileFormat.detect(prefix: prefix, fileSize: file.size) == .zstd
+        format = isCompressed ? .zstd : .safetensors
         source = isCompressed
             ? try ZstdPayloadSource(file: file, alreadyRead: prefix)
             : PlainPayloadSource(file: file, alreadyRead: prefix)
@@ -82,16 +89,6 @@ public final class CheckpointReader {
             let tensor = header.tensors.first { $0.dataOffsets.contains(dataBytesRead) }?.name ?? "?"
             throw SWAError(file: path, "truncated: the data ends at byte \(dataBytesRead) of \(header.dataByteCount), inside tensor '\(tensor)'")
         }
-    }
-
-    /// Reads the whole tensor `info` (the next one in payload order) into a new array.
-    public func readTensorBytes(_ info: TensorInfo) throws -> [UInt8] {
-        guard info.dataOffsets.lowerBound == dataBytesRead else {
-            throw SWAError(file: path, "internal: tensor '\(info.name)' is not next in payload order")
-        }
-        var bytes = [UInt8](repeating: 0, count: info.byteCount)
-        try bytes.withUnsafeMutableBytes { buffer in try readData(into: buffer) }
-        return bytes
     }
 
     /// Reads whatever remains and checks that the data section ended exactly where the header

@@ -6,7 +6,7 @@ import Musl
 
 /// Writes a checkpoint in the toolkit's format: a safetensors payload as independent zstd
 /// frames of at most 4 MiB of payload each, every frame with its content checksum, then a
-/// seek table (DESIGN §2). `zstd -d` of the result is a valid `.safetensors` file.
+/// seek table (docs/FORMAT.md, "Writing: what swa produces"). `zstd -d` of the result is a valid `.safetensors` file.
 ///
 /// Tensor data is written first, in the layout given at creation; the header, whose
 /// metadata may depend on the whole pass (source hashes), is given at `finish`. Data frames

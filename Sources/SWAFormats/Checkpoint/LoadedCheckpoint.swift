@@ -2,21 +2,25 @@
 ///
 /// For one model that must be in memory anyway (the forward pass); averaging streams instead.
 public struct LoadedCheckpoint: Sendable {
+    /// The path as the user gave it.
     public var path: String
+    /// The tensors (storage order) and metadata, as the checkpoint's archive presents them.
     public var header: SafetensorsHeader
     /// Raw little-endian bytes by tensor name.
     public var tensors: [String: [UInt8]]
 
-    /// Reads and verifies all of `path` (checksums, exact layout).
+    /// Reads and verifies all of `path`, in any checkpoint format (`TensorArchives.open`):
+    /// checksums, exact layout.
     public init(path: String) throws {
-        let reader = try CheckpointReader(path: path)
+        let archive = try TensorArchives.open(path: path)
+        let stream = try archive.openDataStream()
         var tensors: [String: [UInt8]] = [:]
-        for info in reader.header.tensors {
-            tensors[info.name] = try reader.readTensorBytes(info)
+        for info in archive.header.tensors {
+            tensors[info.name] = try stream.readTensorBytes(info)
         }
-        try reader.finish()
+        try stream.finish()
         self.path = path
-        self.header = reader.header
+        self.header = archive.header
         self.tensors = tensors
     }
 

@@ -50,10 +50,20 @@ final class ZstdPayloadSource: PayloadSource {
     private var lastHint = 0
     private(set) var framesDecoded = 0
 
+    /// Largest window accepted, as a power of two: 2^27 bytes = 128 MiB, libzstd's default
+    /// (`ZSTD_WINDOWLOG_LIMIT_DEFAULT`). Frames written with `zstd --long=28` or more need more.
+    static let maximumWindowLog: Int32 = 27
+
     init(file: InputFile, alreadyRead prefix: [UInt8]) throws {
         self.file = file
         guard let context = ZSTD_createDCtx() else { throw SWAError(file: file.path, "zstd: cannot allocate a decompression context") }
         self.context = context
+        // Said, not assumed: the limit the window-too-large message names (docs/FORMAT.md).
+        let limited = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Self.maximumWindowLog)
+        guard ZSTD_isError(limited) == 0 else {
+            ZSTD_freeDCtx(context)
+            throw SWAError(file: file.path, "zstd: cannot limit the window: \(ZstdError(result: limited))")
+        }
         let capacity = max(ZSTD_DStreamInSize(), prefix.count)
         inputStorage = .allocate(byteCount: capacity, alignment: 16)
         inputStorage.copyBytes(from: prefix)
@@ -73,7 +83,7 @@ final class ZstdPayloadSource: PayloadSource {
             if inputExhausted, lastHint == 0 { break }
             let producedBefore = output.pos
             let hint = ZSTD_decompressStream(context, &output, &input)
-            if ZSTD_isError(hint) != 0 { throw describe(ZstdError(code: hint)) }
+            if ZSTD_isError(hint) != 0 { throw describe(ZstdError(result: hint)) }
             if hint == 0 { framesDecoded += 1 }
             lastHint = hint
             if inputExhausted, hint != 0, output.pos == producedBefore {
@@ -89,14 +99,18 @@ final class ZstdPayloadSource: PayloadSource {
         input = ZSTD_inBuffer(src: UnsafeRawPointer(inputStorage.baseAddress), size: count, pos: 0)
     }
 
+    /// The sentence for a decoding failure, chosen by libzstd's error code.
     private func describe(_ error: ZstdError) -> SWAError {
-        let text = error.name
-        if text.lowercased().contains("checksum") {
-            return SWAError(file: file.path, "corrupt zstd stream: frame checksum does not match its content (\(text))")
+        let window = "\(1 << (Self.maximumWindowLog - 20)) MiB"
+        switch error.code {
+        case ZSTD_error_checksum_wrong:
+            return SWAError(file: file.path, "corrupt zstd stream: frame checksum does not match its content (\(error.name))")
+        case ZSTD_error_frameParameter_windowTooLarge:
+            return SWAError(file: file.path, "zstd frame needs a window larger than \(window) (\(error.name)); recompress it without --long")
+        case ZSTD_error_memory_allocation:
+            return SWAError(file: file.path, "zstd: not enough memory to decode this frame, whose window may take up to \(window) (\(error.name))")
+        default:
+            return SWAError(file: file.path, "corrupt zstd stream: \(error.name)")
         }
-        if text.lowercased().contains("memory") || text.lowercased().contains("window") {
-            return SWAError(file: file.path, "zstd frame needs a window larger than 128 MiB (\(text)); recompress it without --long")
-        }
-        return SWAError(file: file.path, "corrupt zstd stream: \(text)")
     }
 }

@@ -1,20 +1,30 @@
 import CZstd
 
-/// A libzstd failure: the `size_t` code and libzstd's own text for it.
-public struct ZstdError: Error, CustomStringConvertible {
-    public let code: Int
+/// A libzstd failure: the function's `size_t` result, libzstd's code for it and its text.
+///
+/// Match on `code`, never on `name`: the text is for people and may change between libzstd
+/// versions; the codes below 100 are stable (`zstd_errors.h`).
+public struct ZstdError: Error, CustomStringConvertible, Sendable {
+    /// The `size_t` result the libzstd function returned (an error when `ZSTD_isError` says so).
+    public let result: Int
+    /// What went wrong, e.g. `ZSTD_error_checksum_wrong`. The corresponding C function is `ZSTD_getErrorCode`.
+    public let code: ZSTD_ErrorCode
+    /// libzstd's text for the error, e.g. "Restored data doesn't match checksum". The
+    /// corresponding C function is `ZSTD_getErrorName`.
     public let name: String
 
-    init(code: Int) {
-        self.code = code
-        self.name = String(cString: ZSTD_getErrorName(code))
+    init(result: Int) {
+        self.result = result
+        code = ZSTD_getErrorCode(result)
+        name = String(cString: ZSTD_getErrorName(result))
     }
 
+    /// libzstd's text, as messages print the error.
     public var description: String { name }
 
     /// Returns `result` unless it is a libzstd error code. The corresponding C function is `ZSTD_isError`.
     static func check(_ result: Int) throws(ZstdError) -> Int {
-        if ZSTD_isError(result) != 0 { throw ZstdError(code: result) }
+        if ZSTD_isError(result) != 0 { throw ZstdError(result: result) }
         return result
     }
 }

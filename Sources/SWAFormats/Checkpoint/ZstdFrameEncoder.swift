@@ -51,11 +51,15 @@ final class ZstdFrameEncoder {
 /// size, then `Number_Of_Frames`, a descriptor byte (0: no per-frame checksums, every frame
 /// carries its own) and the footer magic `0x8F92EAB1` as the file's last four bytes.
 public struct SeekTable: Equatable, Sendable {
+    /// One frame's sizes.
     public struct Entry: Equatable, Sendable {
+        /// Bytes of the frame in the file (`Compressed_Size`).
         public var compressedByteCount: Int
+        /// Bytes of payload it decodes to (`Decompressed_Size`).
         public var decompressedByteCount: Int
     }
 
+    /// The frames in file order, the seek table's own skippable frame excluded.
     public var entries: [Entry] = []
 
     /// The skippable frame that ends a seekable file.

@@ -1,7 +1,7 @@
 import SWAData
 import SWAEngine
 import SWAFormats
-/// How the selected checkpoints are combined (DESIGN §5).
+/// How the selected checkpoints are combined (docs/CLI.md, swa-avg, "Arithmetic").
 public enum AveragingMethod: Sendable, Equatable {
     /// Σ wᵢ·xᵢ / Σ wᵢ in input order; equal weights give the SWA average.
     case weighted([Double])
@@ -27,29 +27,15 @@ public enum BufferPolicy: String, Sendable, CaseIterable, Codable {
 
 /// The dtype of averaged float tensors in the output; integer tensors keep theirs.
 public enum OutputDType: Sendable, Equatable {
+    /// Each tensor keeps its input dtype.
     case keep
+    /// Float tensors are rounded to this dtype (`--dtype f32|f16|bf16`).
     case convert(DType)
 
+    /// The output dtype of a tensor stored as `input`.
     func resolve(_ input: DType) -> DType {
         guard input.isFloatingPoint, case let .convert(target) = self else { return input }
         return target
-    }
-}
-
-/// What becomes of one tensor, decided by its name and dtype.
-enum TensorRule: Equatable {
-    /// Combined with the averaging method.
-    case combine
-    /// Copied from the last input (BN counters always; BN statistics with `--buffers last`).
-    case fromLastInput
-    /// Integer or bool tensors that are not BN counters: every input must hold the same bytes.
-    case mustAgree
-
-    static func of(_ tensor: TensorInfo, buffers: BufferPolicy) -> TensorRule {
-        if isBatchNormCounter(tensor.name) { return .fromLastInput }
-        if !tensor.dtype.isFloatingPoint { return .mustAgree }
-        if isBatchNormStatistic(tensor.name), buffers == .last { return .fromLastInput }
-        return .combine
     }
 }
 

@@ -7,8 +7,11 @@ import Foundation
 public struct AveragingRequest: Sendable {
     /// Checkpoints to combine, in training order (already selected).
     public var inputs: [CheckpointEntry]
+    /// How inputs are combined: weights or EMA decay.
     public var method: AveragingMethod
+    /// What happens to BN running statistics.
     public var buffers: BufferPolicy
+    /// The dtype of averaged float tensors.
     public var outputDType: OutputDType
     /// Output path; written atomically.
     public var destination: String
@@ -19,6 +22,7 @@ public struct AveragingRequest: Sendable {
     /// Bytes of read buffers shared by all inputs; bounds memory whatever the model size.
     public var chunkBudget: Int
 
+    /// A request; `threads` below 1 counts as 1. `validate()` checks the method against the inputs.
     public init(inputs: [CheckpointEntry], method: AveragingMethod, buffers: BufferPolicy = .average,
                 outputDType: OutputDType = .keep, destination: String, overwrite: Bool = false,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunkBudget: Int = 64 << 20) {
@@ -67,8 +71,11 @@ public struct AveragingRequest: Sendable {
 
 /// What `swa-avg` did; printed by `--json` (snake_case keys).
 public struct AveragingReport: Codable, Sendable {
+    /// One input as the report lists it.
     public struct Input: Codable, Sendable {
+        /// The path as found.
         public var path: String
+        /// Its training position (step, epoch or the number in its name).
         public var position: Double
         /// Share of this input in the result (sums to 1).
         public var weight: Double
@@ -76,15 +83,24 @@ public struct AveragingReport: Codable, Sendable {
         public var sha256: String?
     }
 
+    /// The inputs in training order.
     public var inputs: [Input]
+    /// Where positions came from (`PositionSource.rawValue`); set by the caller that discovered the inputs.
     public var positionSource: String
+    /// `swa.method`: `uniform`, `weighted` or `ema:<decay>`.
     public var method: String
+    /// `--buffers`: `average` or `last`.
     public var buffers: String
+    /// The output path.
     public var output: String
+    /// Size of the output file in bytes; nil in a dry run.
     public var outputBytes: Int?
+    /// zstd frames in the output, the seek table's included; nil in a dry run.
     public var frames: Int?
     /// "lockstep" (bounded memory) or "accumulator" (inputs laid out differently).
     public var strategy: String
+    /// Wall-clock time of the run, in seconds.
     public var seconds: Double
+    /// Whether nothing was read or written (`--dry-run`).
     public var dryRun: Bool
 }

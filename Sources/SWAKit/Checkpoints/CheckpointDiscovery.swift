@@ -5,7 +5,7 @@ import Foundation
 
 /// Finds checkpoints among `inputs` (files, or directories whose files are all taken) and
 /// orders them by training position: `swa.step` if every checkpoint has it, else
-/// `swa.epoch`, else the last number in the file name (DESIGN §4).
+/// `swa.epoch`, else the last number in the file name (docs/CLI.md, swa-avg, "Inputs" and "Order").
 ///
 /// Only headers are read. In a directory, hidden files are ignored and a file that is neither
 /// zstd nor safetensors (a README, a log) is skipped with a warning, unless its name ends in
@@ -34,19 +34,20 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
             var isSubdirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isSubdirectory)
             if isSubdirectory.boolValue { continue }
-            if try hasCheckpointExtension(name) || looksLikeCheckpoint(path) {
+            let format = try FileFormat.detect(path: path)
+            if hasCheckpointExtension(name) || format.isCheckpoint {
                 paths.append(path)
                 found += 1
             } else {
-                warn("skipping \(path): not a checkpoint (neither zstd nor safetensors)")
+                warn("skipping \(path): \(TensorArchives.notACheckpoint(format))")
             }
         }
         if found == 0 { throw SWAError(file: input, "no checkpoints found in this directory") }
     }
     let entries = try paths.map { path in
-        let reader = try CheckpointReader(path: path)
-        return CheckpointEntry(path: path, header: reader.header, isCompressed: reader.isCompressed,
-                               fileByteCount: reader.fileByteCount, position: 0)
+        let archive = try TensorArchives.open(path: path)
+        return CheckpointEntry(path: path, header: archive.header, format: archive.format,
+                               fileByteCount: archive.fileByteCount, position: 0)
     }
     return try orderByPosition(entries)
 }
@@ -56,11 +57,6 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
 func hasCheckpointExtension(_ name: String) -> Bool {
     let lowered = name.lowercased()
     return [".safetensors", ".zst", ".zstd", ".bin"].contains { lowered.hasSuffix($0) }
-}
-
-/// Whether the file's content is a checkpoint format (zstd or plain safetensors).
-func looksLikeCheckpoint(_ path: String) throws -> Bool {
-    try FileFormat.detect(path: path).isCheckpoint
 }
 
 /// Assigns positions and sorts; duplicate positions are an error (which one would be meant?).

@@ -5,8 +5,12 @@ import SWAFormats
 public struct CheckpointEntry: Sendable {
     /// The path as found (directory + file name, or as the user typed it).
     public var path: String
+    /// The tensors (storage order) and metadata, as the checkpoint's `TensorArchive` presents them.
     public var header: SafetensorsHeader
-    public var isCompressed: Bool
+    /// The format its first bytes tell (`FileFormat.detect`): `.zstd` or `.safetensors`.
+    public var format: FileFormat
+    /// Whether the file is a zstd stream (else plain safetensors).
+    public var isCompressed: Bool { format == .zstd }
     /// Size on disk in bytes.
     public var fileByteCount: Int
     /// Training position used for ordering and selection (step, epoch or the number in the name).
@@ -16,15 +20,20 @@ public struct CheckpointEntry: Sendable {
     public var fileName: String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
-/// Where checkpoint positions come from, in order of preference (DESIGN §4).
+/// Where checkpoint positions come from, in order of preference (docs/CLI.md, swa-avg, "Order").
 public enum PositionSource: String, Sendable, Codable {
+    /// The `swa.step` metadata key, when every checkpoint has it.
     case step = "swa.step"
+    /// The `swa.epoch` metadata key, when every checkpoint has it.
     case epoch = "swa.epoch"
+    /// The last number in the file name, e.g. 13 for `ckpt-013.safetensors.zst`.
     case fileName = "file name"
 }
 
 /// Checkpoints of one run in training order, and how that order was decided.
 public struct CheckpointSequence: Sendable {
+    /// The checkpoints, by ascending position.
     public var entries: [CheckpointEntry]
+    /// Where the positions came from.
     public var positionSource: PositionSource
 }

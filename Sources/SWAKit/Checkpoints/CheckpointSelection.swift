@@ -3,13 +3,18 @@ import SWAEngine
 import SWAFormats
 /// Which checkpoints of a run to use: `--start/--end` bound the position (inclusive),
 /// `--every C` then keeps the 1st, (C+1)-th, (2C+1)-th ... of what remains, and `--last K`
-/// keeps the last K (DESIGN §4). Shared by `swa-avg` and `swa-eval`.
+/// keeps the last K (docs/CLI.md, swa-avg, "Selection"). Shared by `swa-avg` and `swa-eval`.
 public struct CheckpointSelection: Sendable, Equatable {
+    /// `--start`: the lowest position kept (inclusive).
     public var start: Double?
+    /// `--end`: the highest position kept (inclusive).
     public var end: Double?
+    /// `--every C`: keep one checkpoint in C, starting with the first in range.
     public var every: Int?
+    /// `--last K`: keep at most the last K.
     public var last: Int?
 
+    /// A selection; `nil` leaves a bound or filter out.
     public init(start: Double? = nil, end: Double? = nil, every: Int? = nil, last: Int? = nil) {
         self.start = start
         self.end = end

@@ -1,0 +1,48 @@
+/// Opens checkpoint files as `TensorArchive`s, choosing the reader by content.
+public enum TensorArchives {
+    /// Opens `path` as a checkpoint, its format told by its first bytes (`FileFormat.detect`),
+    /// never by its name, and reads and validates its header.
+    ///
+    /// zstd streams and plain safetensors files are read by `SafetensorsArchive`. So is a file
+    /// of no known format: the safetensors reader's checks then say what is wrong with it (an
+    /// absurd header length, a file too short), as docs/FORMAT.md promises. A file positively
+    /// recognised as something else is a one-line error naming it and its format, e.g.
+    /// `data.bin: a NumPy .npz archive, not a checkpoint`.
+    /// - Throws: if the file cannot be read, is not a checkpoint, or its header is invalid;
+    ///   every error names the file.
+    public static func open(path: String) throws -> any TensorArchive {
+        let format = try FileFormat.detect(path: path)
+        switch format {
+        case .zstd, .safetensors, .unknown:
+            return try SafetensorsArchive(path: path)
+        case .pickle:
+            // `detect` tests the two-byte pickle signature (0x80, protocol 2...5) before the
+            // safetensors shape, so a safetensors header of 640, 896, 1152 or 1408 bytes (length
+            // field 0x280 ... 0x580) sniffs as a pickle. Let the safetensors reader decide; a real
+            // pickle fails its header-length check.
+            do {
+                return try SafetensorsArchive(path: path)
+            } catch {
+                throw SWAError(file: path, notACheckpoint(format))
+            }
+        case .npz, .npy, .zip, .pytorchZip:
+            throw SWAError(file: path, notACheckpoint(format))
+        }
+    }
+
+    /// Why a file of `format` is not read as a checkpoint, as a phrase for messages (without
+    /// the file name), e.g. "a NumPy .npz archive, not a checkpoint".
+    ///
+    /// For `.unknown`, and for the checkpoint formats themselves (asked about when sniffing
+    /// found nothing to read), the phrase is "not a checkpoint (neither zstd nor safetensors)".
+    public static func notACheckpoint(_ format: FileFormat) -> String {
+        switch format {
+        case .zstd, .safetensors, .unknown:
+            "not a checkpoint (neither zstd nor safetensors)"
+        case .pytorchZip, .pickle:
+            "a \(format.description), not a checkpoint; save the state_dict with safetensors.torch.save_file instead"
+        case .npz, .npy, .zip:
+            "a \(format.description), not a checkpoint"
+        }
+    }
+}
