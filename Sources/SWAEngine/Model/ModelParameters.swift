@@ -1,9 +1,14 @@
 import SWAFormats
 /// A graph bound to a checkpoint's tensors: every key the graph names, checked and converted
 /// to `Float` (F32, F16, BF16 and F64 weights are all computed in Float32).
+///
+/// Parameters can also be built from values in memory and combined (`a·x + b·y`, `x + t·d`,
+/// dot products and norms): ModelParameters+Arithmetic.swift.
 public struct ModelParameters: Sendable {
+    /// The graph the tensors are bound to.
     public let graph: ModelGraph
-    /// Float tensors by checkpoint key.
+    /// Float tensors by checkpoint key, each flat in the C order of its shape in the graph
+    /// (a conv weight `[out, in/groups, kh, kw]`); no `num_batches_tracked` counters.
     public private(set) var values: [String: [Float]]
 
     /// Binds `checkpoint` to `graph`. Errors name the file and the key: a key the graph needs
@@ -42,7 +47,8 @@ public struct ModelParameters: Sendable {
         self.values = values
     }
 
-    /// A graph with weights given directly (tests, random initialisation); no checks beyond the graph's.
+    /// A graph with weights given directly (tests, random initialisation); no checks beyond the
+    /// graph's. The public, checked way is `init(graph:floatTensors:)`.
     init(graph: ModelGraph, values: [String: [Float]]) {
         self.graph = graph
         self.values = values
