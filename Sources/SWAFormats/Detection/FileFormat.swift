@@ -31,11 +31,12 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
         if prefix.starts(with: zipLocalHeader) { return zipKind(prefix) }
         if prefix.starts(with: zipEmpty) { return .zip }
         if prefix.starts(with: npyMagic) { return .npy }
-        if prefix.count >= 2, prefix[0] == 0x80, (2...5).contains(prefix[1]) { return .pickle }
+        // Safetensors before pickle: a header length of 640, 896, ... bytes starts with 0x80 and 2...5.
         if prefix.count >= 9 {
             let length = prefix.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
             if length >= 2, length <= UInt64(max(0, fileSize - 8)), prefix[8] == UInt8(ascii: "{") { return .safetensors }
         }
+        if prefix.count >= 2, prefix[0] == 0x80, (2...5).contains(prefix[1]) { return .pickle }
         return .unknown
     }
 

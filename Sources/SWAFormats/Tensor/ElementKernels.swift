@@ -38,25 +38,43 @@ public func accumulate(_ source: UnsafeRawPointer, dtype: DType, count: Int,
 }
 
 /// Writes `acc[j] / divisor`, rounded once to nearest-even, as `dtype` floats into `destination`.
-/// - Returns: `false` if any quotient is NaN or infinite (nothing is rounded away silently).
+/// - Returns: `false` if any value written is NaN or infinite: a quotient that is, or a finite
+///   quotient beyond the range of `dtype` (e.g. above 65504 for F16), so nothing overflows silently.
 @inlinable
 public func encodeAverage(_ acc: UnsafePointer<Double>, count: Int, divisor: Double,
                           as dtype: DType, into destination: UnsafeMutableRawPointer) -> Bool {
     precondition(dtype.isFloatingPoint, "only floating-point tensors are averaged")
     var finiteProbe = 0.0
+    /// `store` writes element j and returns the value as stored, widened back to Double.
     @inline(__always)
-    func run(_ store: (Int, Double) -> Void) {
+    func run(_ store: (Int, Double) -> Double) {
         if divisor == 1 {
-            for j in 0..<count { let value = acc[j]; finiteProbe = Relaxed.sum(finiteProbe, value * 0); store(j, value) }
+            for j in 0..<count { finiteProbe = Relaxed.sum(finiteProbe, store(j, acc[j]) * 0) }
         } else {
-            for j in 0..<count { let value = acc[j] / divisor; finiteProbe = Relaxed.sum(finiteProbe, value * 0); store(j, value) }
+            for j in 0..<count { finiteProbe = Relaxed.sum(finiteProbe, store(j, acc[j] / divisor) * 0) }
         }
     }
     switch dtype {
-    case .f64: run { destination.storeBytes(of: $1, toByteOffset: $0 &* 8, as: Double.self) }
-    case .f32: run { destination.storeBytes(of: Float($1), toByteOffset: $0 &* 4, as: Float.self) }
-    case .f16: run { destination.storeBytes(of: float16Bits(rounding: $1), toByteOffset: $0 &* 2, as: UInt16.self) }
-    case .bf16: run { destination.storeBytes(of: bfloat16Bits(rounding: $1), toByteOffset: $0 &* 2, as: UInt16.self) }
+    case .f64:
+        run { j, value in destination.storeBytes(of: value, toByteOffset: j &* 8, as: Double.self); return value }
+    case .f32:
+        run { j, value in
+            let single = Float(value)
+            destination.storeBytes(of: single, toByteOffset: j &* 4, as: Float.self)
+            return Double(single)
+        }
+    case .f16:
+        run { j, value in
+            let bits = float16Bits(rounding: value)
+            destination.storeBytes(of: bits, toByteOffset: j &* 2, as: UInt16.self)
+            return double(fromFloat16Bits: bits)
+        }
+    case .bf16:
+        run { j, value in
+            let bits = bfloat16Bits(rounding: value)
+            destination.storeBytes(of: bits, toByteOffset: j &* 2, as: UInt16.self)
+            return double(fromBFloat16Bits: bits)
+        }
     default: break
     }
     // x * 0 is 0 for every finite x and NaN for NaN or ±inf, so one NaN poisons the sum.

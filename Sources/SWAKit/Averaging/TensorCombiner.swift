@@ -102,7 +102,8 @@ struct TensorCombiner: Sendable {
     /// Writes the `count` output elements the inputs taken into `slots` make, as `outputDType`,
     /// to `output`: the average rounded once (`.combine`), or the kept input's elements, converted
     /// through Float64 when `--dtype` changes a copied float tensor's type.
-    /// - Returns: `false` when an average is NaN or infinite; `nonFiniteError` then says why.
+    /// - Returns: `false` when a value written is NaN or infinite (an average, or a value beyond
+    ///   the output dtype's range); `nonFiniteError` then says why.
     func emit(count: Int, from slots: CombinerSlots, into output: UnsafeMutableRawPointer) -> Bool {
         switch rule {
         case .combine:
@@ -111,10 +112,10 @@ struct TensorCombiner: Sendable {
             if tensor.dtype == outputDType {
                 output.copyMemory(from: slots.kept, byteCount: count * tensor.dtype.byteSize)
             } else {
-                // Only float tensors convert. The inputs were checked finite; a value beyond the
-                // output dtype's range becomes ±inf here without an error.
+                // Only float tensors convert. The inputs were checked finite, so `false` means a
+                // value beyond the output dtype's range (e.g. a running variance above F16's 65504).
                 accumulate(slots.kept, dtype: tensor.dtype, count: count, into: slots.sums, keep: 0, weight: 1, first: true)
-                _ = encodeAverage(slots.sums, count: count, divisor: 1, as: outputDType, into: output)
+                return encodeAverage(slots.sums, count: count, divisor: 1, as: outputDType, into: output)
             }
             return true
         }
@@ -132,7 +133,8 @@ struct TensorCombiner: Sendable {
                 return error
             }
         }
-        return SWAError(file: destination, "tensor '\(tensor.name)': the average overflows \(outputDType.name)")
+        let what = rule == .combine ? "the average" : "a value copied from the last input"
+        return SWAError(file: destination, "tensor '\(tensor.name)': \(what) overflows \(outputDType.name)")
     }
 
     /// Throws, naming input `index`, the tensor and the element, if any of the `count` elements

@@ -12,10 +12,13 @@ extension BatchNormUpdate.Result {
             if let values = statistics[info.name] {
                 let doubles = values.map(Double.init)
                 bytes = [UInt8](repeating: 0, count: info.byteCount)
-                _ = doubles.withUnsafeBufferPointer { acc in
+                let fits = doubles.withUnsafeBufferPointer { acc in
                     bytes.withUnsafeMutableBytes { out in
                         encodeAverage(acc.baseAddress!, count: doubles.count, divisor: 1, as: info.dtype, into: out.baseAddress!)
                     }
+                }
+                guard fits else {
+                    throw SWAError(file: destination, "tensor '\(info.name)': the recomputed statistic is not finite in \(info.dtype.name)")
                 }
             } else if let counter = counters[info.name] {
                 bytes = try encodeCounter(counter, as: info, file: source.path)
