@@ -1,55 +1,34 @@
 import SWAFormats
-// MARK: - Graph JSON (GRAPH.md, version 1)
+
+// MARK: - Graph JSON (docs/GRAPH.md, version 1)
+//
+// Foundation's JSONDecoder reads the document's shape into a GraphDocument; the ops and their
+// attributes are checked here, and the graph as a whole (names, edges, shapes) by ModelGraph.init.
 
 extension ModelGraph {
     /// The graph format version this build reads and writes.
     public static let formatVersion = 1
 
-    /// Parses graph JSON; `source` names where it came from (a file, or "swa.graph of FILE") in errors.
+    /// Parses graph JSON (docs/GRAPH.md); `source` names where it came from (a file, or
+    /// "FILE (swa.graph)") in errors, which name the node and attribute at fault.
     public init(json text: String, source: String) throws {
-        let document: JSONValue
         do {
-            document = try JSONValue.parse(text)
-        } catch {
-            throw SWAError(file: source, "graph is not valid JSON: \(error)")
-        }
-        do {
-            try self.init(document: document)
+            try self.init(document: try GraphDocument(json: text))
         } catch let error as SWAError {
             throw SWAError(file: source, error.message)
         }
     }
 
-    private init(document: JSONValue) throws {
-        guard document["format"]?.stringValue == "swa.graph" else {
-            throw SWAError("graph: \"format\" must be \"swa.graph\"")
-        }
-        guard let version = document["version"]?.unsignedIntegerValue, version == UInt64(Self.formatVersion) else {
-            throw SWAError("graph: version \(document["version"]?.serialized ?? "missing") is not supported (this build reads version \(Self.formatVersion))")
-        }
-        guard let input = document["input"], let inputName = input["name"]?.stringValue,
-              let inputShape = input["shape"]?.arrayValue?.map({ $0.unsignedIntegerValue.map(Int.init) }), !inputShape.contains(nil) else {
-            throw SWAError("graph: \"input\" must be {\"name\": ..., \"shape\": [C, H, W] or [F]}")
-        }
-        guard let outputName = document["output"]?.stringValue else { throw SWAError("graph: \"output\" must name a node") }
-        guard let nodeValues = document["nodes"]?.arrayValue else { throw SWAError("graph: \"nodes\" must be a list") }
-        let nodes = try nodeValues.enumerated().map { index, value in try Self.parseNode(value, index: index) }
-        try self.init(inputName: inputName, inputShape: inputShape.map { $0! }, nodes: nodes, outputName: outputName)
+    /// Builds the graph a decoded document describes, checking each node's op and attributes.
+    init(document: GraphDocument) throws {
+        let nodes = try document.nodes.map(Self.node(from:))
+        try self.init(inputName: document.input.name, inputShape: document.input.shape, nodes: nodes, outputName: document.output)
     }
 
-    private static func parseNode(_ value: JSONValue, index: Int) throws -> Node {
-        guard let name = value["name"]?.stringValue else { throw SWAError("graph: node #\(index) has no name") }
-        guard let op = value["op"]?.stringValue else { throw SWAError("graph: node '\(name)' has no op") }
-        let inputs = try (value["inputs"]?.arrayValue ?? []).map { item in
-            guard let text = item.stringValue else { throw SWAError("graph: node '\(name)': inputs must be node names") }
-            return text
-        }
-        var tensors: [String: String] = [:]
-        for (role, key) in value["tensors"]?.objectMembers ?? [] {
-            guard let text = key.stringValue else { throw SWAError("graph: node '\(name)': tensor '\(role)' must be a key string") }
-            tensors[role] = text
-        }
-        let attributes = AttributeReader(node: name, members: value["attrs"]?.objectMembers ?? [])
+    /// One node of the graph: its op built from `attrs`, defaults filled in as PyTorch's.
+    private static func node(from written: GraphDocument.Node) throws -> Node {
+        let name = written.name, op = written.op
+        let attributes = AttributeReader(node: name, values: written.attrs ?? [:])
         let operation: GraphOperation
         switch op {
         case "conv2d":
@@ -90,48 +69,47 @@ extension ModelGraph {
         default:
             throw SWAError("graph: node '\(name)' has unknown op '\(op)' (known: conv2d batchnorm1d batchnorm2d linear relu maxpool2d avgpool2d global_avgpool2d flatten dropout add identity)")
         }
-        return Node(name: name, operation: operation, inputs: inputs, tensors: tensors)
+        return Node(name: name, operation: operation, inputs: written.inputs ?? [], tensors: written.tensors ?? [:])
     }
 
-    /// The graph as JSON text (what `swa.graph` holds).
-    public var json: String {
-        let nodeValues: [JSONValue] = nodes.map { node in
-            var members: [(String, JSONValue)] = [("name", .string(node.name)), ("op", .string(node.operation.name)),
-                                                   ("inputs", .array(node.inputs.map(JSONValue.string)))]
-            let attributes = Self.attributes(of: node.operation)
-            if !attributes.isEmpty { members.append(("attrs", .object(attributes))) }
-            if !node.tensors.isEmpty {
-                members.append(("tensors", .object(node.tensors.keys.sorted().map { ($0, .string(node.tensors[$0]!)) })))
-            }
-            return .object(members)
-        }
-        return JSONValue.object([
-            ("format", .string("swa.graph")), ("version", .number(String(Self.formatVersion))),
-            ("input", .object([("name", .string(inputName)), ("shape", .array(inputShape.map { .number(String($0)) }))])),
-            ("nodes", .array(nodeValues)), ("output", .string(outputName)),
-        ]).serialized
+    // MARK: - Writing
+
+    /// The graph as JSON text (what `swa.graph` holds): compact, keys sorted, every attribute
+    /// written out with its value, so that reading it back gives an equal graph.
+    public var json: String { JSONCoding.encode(document) }
+
+    /// The document `json` writes; `attrs` and `tensors` are left out when empty.
+    var document: GraphDocument {
+        GraphDocument(
+            input: .init(name: inputName, shape: inputShape),
+            nodes: nodes.map { node in
+                let attributes = Self.attributes(of: node.operation)
+                return GraphDocument.Node(name: node.name, op: node.operation.name, inputs: node.inputs,
+                                          attrs: attributes.isEmpty ? nil : attributes,
+                                          tensors: node.tensors.isEmpty ? nil : node.tensors)
+            },
+            output: outputName)
     }
 
-    private static func attributes(of operation: GraphOperation) -> [(String, JSONValue)] {
-        func int(_ value: Int) -> JSONValue { .number(String(value)) }
-        func pair(_ a: Int, _ b: Int) -> JSONValue { .array([int(a), int(b)]) }
+    private static func attributes(of operation: GraphOperation) -> [String: AnyJSONValue] {
+        func pair(_ a: Int, _ b: Int) -> AnyJSONValue { .list([.integer(a), .integer(b)]) }
         switch operation {
         case let .conv2d(g, bias):
-            return [("in_channels", int(g.inChannels)), ("out_channels", int(g.outChannels)),
-                    ("kernel_size", pair(g.kernelHeight, g.kernelWidth)), ("stride", pair(g.strideY, g.strideX)),
-                    ("padding", pair(g.paddingY, g.paddingX)), ("dilation", pair(g.dilationY, g.dilationX)),
-                    ("groups", int(g.groups)), ("bias", .bool(bias))]
+            return ["in_channels": .integer(g.inChannels), "out_channels": .integer(g.outChannels),
+                    "kernel_size": pair(g.kernelHeight, g.kernelWidth), "stride": pair(g.strideY, g.strideX),
+                    "padding": pair(g.paddingY, g.paddingX), "dilation": pair(g.dilationY, g.dilationX),
+                    "groups": .integer(g.groups), "bias": .bool(bias)]
         case let .batchNorm(a):
-            return [("num_features", int(a.features)), ("eps", .number(String(a.eps))),
-                    ("momentum", a.momentum.map { .number(String($0)) } ?? .null), ("affine", .bool(a.affine))]
+            return ["num_features": .integer(a.features), "eps": .number(a.eps),
+                    "momentum": a.momentum.map(AnyJSONValue.number) ?? .null, "affine": .bool(a.affine)]
         case let .linear(inFeatures, outFeatures, bias):
-            return [("in_features", int(inFeatures)), ("out_features", int(outFeatures)), ("bias", .bool(bias))]
+            return ["in_features": .integer(inFeatures), "out_features": .integer(outFeatures), "bias": .bool(bias)]
         case let .maxPool2d(g), let .avgPool2d(g):
-            return [("kernel_size", pair(g.kernelHeight, g.kernelWidth)), ("stride", pair(g.strideY, g.strideX)),
-                    ("padding", pair(g.paddingY, g.paddingX))]
-        case .flatten: return [("start_dim", int(1))]
-        case let .dropout(p): return [("p", .number(String(p)))]
-        default: return []
+            return ["kernel_size": pair(g.kernelHeight, g.kernelWidth), "stride": pair(g.strideY, g.strideX),
+                    "padding": pair(g.paddingY, g.paddingX)]
+        case .flatten: return ["start_dim": .integer(1)]
+        case let .dropout(p): return ["p": .number(p)]
+        case .relu, .globalAvgPool2d, .add, .identity: return [:]
         }
     }
 }
@@ -139,52 +117,58 @@ extension ModelGraph {
 /// Reads one node's `attrs` with errors that name the node and the attribute.
 private struct AttributeReader {
     let node: String
-    let members: [(String, JSONValue)]
-
-    func value(_ key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+    let values: [String: AnyJSONValue]
 
     func fail(_ key: String, _ expected: String) -> SWAError {
         SWAError("graph: node '\(node)': attribute '\(key)' must be \(expected)")
     }
 
+    func missing(_ key: String) -> SWAError {
+        SWAError("graph: node '\(node)': missing attribute '\(key)'")
+    }
+
+    /// A size or count: an integer from 0 to `Int32.max`.
+    private func size(_ value: AnyJSONValue) -> Int? {
+        guard let integer = value.integerValue, (0...Int(Int32.max)).contains(integer) else { return nil }
+        return integer
+    }
+
     func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
-        guard let value = value(key) else {
+        guard let value = values[key] else {
             if let fallback { return fallback }
-            throw SWAError("graph: node '\(node)': missing attribute '\(key)'")
+            throw missing(key)
         }
-        guard let number = value.unsignedIntegerValue, number <= UInt64(Int32.max) else { throw fail(key, "a non-negative integer") }
-        return Int(number)
+        guard let integer = size(value) else { throw fail(key, "a non-negative integer") }
+        return integer
     }
 
     /// An integer or a list of two, as PyTorch accepts for kernel_size, stride, padding, dilation.
     func pair(_ key: String, default fallback: (Int, Int)? = nil) throws -> (Int, Int) {
-        guard let value = value(key) else {
+        guard let value = values[key] else {
             if let fallback { return fallback }
-            throw SWAError("graph: node '\(node)': missing attribute '\(key)'")
+            throw missing(key)
         }
-        if let number = value.unsignedIntegerValue, number <= UInt64(Int32.max) { return (Int(number), Int(number)) }
-        guard let items = value.arrayValue, items.count == 2,
-              let a = items[0].unsignedIntegerValue, let b = items[1].unsignedIntegerValue,
-              a <= UInt64(Int32.max), b <= UInt64(Int32.max) else {
+        if let integer = size(value) { return (integer, integer) }
+        guard let items = value.listValue, items.count == 2, let a = size(items[0]), let b = size(items[1]) else {
             throw fail(key, "an integer or a list of two integers")
         }
-        return (Int(a), Int(b))
+        return (a, b)
     }
 
     func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        guard let value = value(key) else { return fallback }
+        guard let value = values[key] else { return fallback }
         guard case let .bool(flag) = value else { throw fail(key, "true or false") }
         return flag
     }
 
     func number(_ key: String, default fallback: Double) throws -> Double {
-        guard let value = value(key) else { return fallback }
+        guard let value = values[key] else { return fallback }
         guard let number = value.doubleValue else { throw fail(key, "a number") }
         return number
     }
 
     func optionalNumber(_ key: String) throws -> Double? {
-        guard let value = value(key), value != .null else { return nil }
+        guard let value = values[key], value != .null else { return nil }
         guard let number = value.doubleValue else { throw fail(key, "a number or null") }
         return number
     }

@@ -1,5 +1,11 @@
-/// How the samples of a data file's `x` are laid out.
-public enum DataLayout: String, Sendable, CaseIterable {
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// How the samples of a data file's `x` are laid out; in JSON, its name (`"nchw"`).
+public enum DataLayout: String, Sendable, CaseIterable, Codable {
     /// Images, `x` is N×C×H×W (PyTorch's layout).
     case nchw
     /// Images, `x` is N×H×W×C (NumPy/TensorFlow images); batches are transposed to NCHW.
@@ -15,7 +21,8 @@ public enum DataLayout: String, Sendable, CaseIterable {
 ///
 /// `s` is 1/255 for uint8 data (torchvision's `ToTensor`), else `scale ?? 1`; `c` is the
 /// channel (the feature for `nf` data). `mean` and `std` hold one value per channel, or one
-/// value for all. Stored in checkpoints as the `swa.preprocess` metadata JSON.
+/// value for all. Stored in checkpoints as the `swa.preprocess` metadata JSON (docs/FORMAT.md);
+/// its `Codable` form is that JSON.
 public struct Preprocessing: Sendable, Equatable {
     /// The layout of the training data's `x`.
     public var layout: DataLayout
@@ -33,60 +40,81 @@ public struct Preprocessing: Sendable, Equatable {
         self.std = std
         self.scale = scale
     }
+}
+
+// MARK: - The swa.preprocess metadata (docs/FORMAT.md)
+
+extension Preprocessing: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case layout, mean, std, scale
+    }
 
     /// Parses the checkpoint metadata JSON `{"layout": "nchw", "mean": [...], "std": [...], "scale": 1.0}`.
     ///
     /// `mean` and `std` are required; `layout` defaults to `nchw`; `scale` may be absent or
-    /// `null`. Other keys are ignored, so later writers may add some.
+    /// `null`. Other keys are ignored, so later writers may add some. Errors are one line,
+    /// `FILE: swa.preprocess: 'std' holds 0; expected positive numbers`.
     /// - Parameter file: the checkpoint the JSON came from, named in errors.
     public static func parse(metadataJSON: String, file: String? = nil) throws -> Preprocessing {
         func failure(_ message: String) -> SWAError { SWAError(file: file, "swa.preprocess: \(message)") }
-        let value: JSONValue
         do {
-            value = try JSONValue.parse(metadataJSON)
-        } catch {
-            throw failure("not valid JSON: \(error)")
+            return try JSONCoding.decode(Preprocessing.self, from: metadataJSON)
+        } catch let error as SWAError {
+            throw failure(error.message)
+        } catch let error as DecodingError {
+            if let syntax = JSONCoding.syntaxFailure(in: error) { throw failure(syntax) }
+            // Every field is read as AnyJSONValue, which takes any JSON: this is not expected.
+            throw failure(JSONCoding.describe(error))
         }
-        guard value.objectMembers != nil else { throw failure("expected a JSON object, found \(value.serialized)") }
-        var layout = DataLayout.nchw
-        if let layoutValue = value["layout"] {
-            guard let text = layoutValue.stringValue, let parsed = DataLayout(rawValue: text) else {
-                throw failure("'layout' is \(layoutValue.serialized); expected \"nchw\", \"nhwc\" or \"nf\"")
-            }
-            layout = parsed
+    }
+
+    /// The metadata JSON `parse(metadataJSON:)` reads: compact, keys sorted, `scale` left out when `nil`.
+    public var metadataJSON: String { JSONCoding.encode(self) }
+
+    /// Reads and checks the `swa.preprocess` fields (see `parse(metadataJSON:file:)`).
+    ///
+    /// Each field is read as an `AnyJSONValue` and checked here, so a value of the wrong type
+    /// and a wrong value get the same message, which quotes what was found. Throws `SWAError`
+    /// without the `swa.preprocess:` prefix, which `parse` adds.
+    public init(from decoder: any Decoder) throws {
+        let container: KeyedDecodingContainer<CodingKeys>
+        do {
+            container = try decoder.container(keyedBy: CodingKeys.self)
+        } catch DecodingError.typeMismatch {
+            throw SWAError("expected a JSON object, found \(try decoder.singleValueContainer().decode(AnyJSONValue.self))")
         }
-        func numbers(_ key: String, positive: Bool) throws -> [Double] {
-            guard let entry = value[key] else { throw failure("'\(key)' is missing") }
-            guard let items = entry.arrayValue, !items.isEmpty else {
-                throw failure("'\(key)' is \(entry.serialized); expected a non-empty list of numbers")
+        // `contains` then `decode`, not `decodeIfPresent`: a null layout, mean or std is an error, not absent.
+        func field(_ key: CodingKeys) throws -> AnyJSONValue? {
+            container.contains(key) ? try container.decode(AnyJSONValue.self, forKey: key) : nil
+        }
+        func numbers(_ key: CodingKeys, positive: Bool) throws -> [Double] {
+            guard let value = try field(key) else { throw SWAError("'\(key.stringValue)' is missing") }
+            guard let items = value.listValue, !items.isEmpty else {
+                throw SWAError("'\(key.stringValue)' is \(value); expected a non-empty list of numbers")
             }
             return try items.map { item in
                 guard let number = item.doubleValue, number.isFinite, !positive || number > 0 else {
-                    throw failure("'\(key)' holds \(item.serialized); expected \(positive ? "positive" : "finite") numbers")
+                    throw SWAError("'\(key.stringValue)' holds \(item); expected \(positive ? "positive" : "finite") numbers")
                 }
                 return number
             }
         }
-        let mean = try numbers("mean", positive: false)
-        let std = try numbers("std", positive: true)
-        var scale: Double?
-        if let scaleValue = value["scale"], scaleValue != .null {
-            guard let number = scaleValue.doubleValue, number.isFinite, number > 0 else {
-                throw failure("'scale' is \(scaleValue.serialized); expected a positive number")
+
+        layout = .nchw
+        if let value = try field(.layout) {
+            guard let text = value.stringValue, let parsed = DataLayout(rawValue: text) else {
+                throw SWAError("'layout' is \(value); expected \"nchw\", \"nhwc\" or \"nf\"")
+            }
+            layout = parsed
+        }
+        mean = try numbers(.mean, positive: false)
+        std = try numbers(.std, positive: true)
+        scale = nil
+        if let value = try container.decodeIfPresent(AnyJSONValue.self, forKey: .scale) {
+            guard let number = value.doubleValue, number.isFinite, number > 0 else {
+                throw SWAError("'scale' is \(value); expected a positive number")
             }
             scale = number
         }
-        return Preprocessing(layout: layout, mean: mean, std: std, scale: scale)
-    }
-
-    /// The metadata JSON `parse(metadataJSON:)` reads, with keys in a fixed order.
-    public var metadataJSON: String {
-        var members: [(String, JSONValue)] = [
-            ("layout", .string(layout.rawValue)),
-            ("mean", .array(mean.map { .number("\($0)") })),
-            ("std", .array(std.map { .number("\($0)") })),
-        ]
-        if let scale { members.append(("scale", .number("\(scale)"))) }
-        return JSONValue.object(members).serialized
     }
 }
