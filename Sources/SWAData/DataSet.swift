@@ -6,7 +6,7 @@ import Foundation
 /// turn raw values into model inputs.
 ///
 /// The file is an `.npz` archive (`numpy.savez` or `savez_compressed`) or a checkpoint-format
-/// file (DESIGN §2), told apart by magic bytes. `x` is N×C×H×W, N×H×W×C or N×F, float32,
+/// file (docs/FORMAT.md), told apart by magic bytes. `x` is N×C×H×W, N×H×W×C or N×F, float32,
 /// float64 or uint8; `y` is N integers. Opening reads only the arrays' headers; batches then
 /// stream `x` in pieces, so memory is bounded by a batch plus the labels (8 bytes per sample).
 public final class DataSet {

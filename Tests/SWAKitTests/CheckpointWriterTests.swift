@@ -7,7 +7,7 @@ import Testing
 import SWATestSupport
 
 /// The writer: exact round trips through the reader, the frame and seek-table layout of
-/// DESIGN §2 checked with the stock `zstd` CLI, and files that appear whole or not at all.
+/// docs/FORMAT.md checked with the stock `zstd` CLI, and files that appear whole or not at all.
 @Suite("Checkpoint writer")
 struct CheckpointWriterTests {
     // MARK: - Round trips

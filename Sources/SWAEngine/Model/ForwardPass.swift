@@ -6,7 +6,7 @@ import SWAFormats
 /// batch norm runs inside it, and buffers are reused between nodes and batches. Batch norm runs with running statistics
 /// (`.inference`, PyTorch's `model.eval()`) or with batch statistics (`.training`,
 /// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout is the
-/// identity in both modes (DESIGN §5).
+/// identity in both modes (docs/CLI.md, swa-bn-update).
 ///
 /// One pass at a time: `run` reuses the instance's buffers, so a `ForwardPass` is not shared
 /// between threads (the kernels use the cores themselves).

@@ -16,7 +16,7 @@ public enum GraphOperation: Sendable, Equatable {
     case globalAvgPool2d
     /// `torch.flatten(x, start_dim)`; only start_dim 1 is meaningful for a batch.
     case flatten
-    /// `nn.Dropout`: identity here, in training and in inference (DESIGN §5).
+    /// `nn.Dropout`: identity here, in training and in inference (docs/CLI.md, swa-bn-update).
     case dropout(p: Double)
     /// Elementwise sum of two inputs of one shape (residual connections).
     case add

@@ -1,5 +1,5 @@
 import SWAFormats
-/// Where a model's graph comes from, in DESIGN §3's order: `--graph FILE`, `--arch NAME`,
+/// Where a model's graph comes from, in the order of docs/GRAPH.md: `--graph FILE`, `--arch NAME`,
 /// else the checkpoint's own `swa.graph` metadata.
 public enum ModelSource: Sendable, Equatable {
     case graphFile(String)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The `swa.*` keys of a checkpoint's `__metadata__`, read and written in this one place
 /// (docs/FORMAT.md, "Metadata").
 ///
@@ -122,7 +120,7 @@ extension CheckpointMetadata {
     public func sources(file: String?) throws -> [SourceRecord]? {
         guard let text = self[.sources] else { return nil }
         do {
-            return try JSONDecoder().decode([SourceRecord].self, from: Data(text.utf8))
+            return try JSONCoding.decode([SourceRecord].self, from: text)
         } catch {
             throw SWAError(file: file, "swa.sources: not a list of {name, sha256, position, weight}: \(error)")
         }
@@ -130,7 +128,7 @@ extension CheckpointMetadata {
 
     /// Records `sources` as `swa.sources` (nil removes the key).
     public mutating func setSources(_ sources: [SourceRecord]?) {
-        self[.sources] = sources.map(encodeMetadataJSON)
+        self[.sources] = sources.map(JSONCoding.encode)
     }
 }
 
@@ -197,7 +195,7 @@ extension CheckpointMetadata {
         get {
             guard let text = self[.batchNorm] else { return nil }
             if text == "stale" { return .stale }
-            if let record = try? JSONDecoder().decode(BatchNormRecord.self, from: Data(text.utf8)), record.method == "recomputed" {
+            if let record = try? JSONCoding.decode(BatchNormRecord.self, from: text), record.method == "recomputed" {
                 return .recomputed(record)
             }
             return .unrecognized(text)
@@ -206,7 +204,7 @@ extension CheckpointMetadata {
             switch newValue {
             case nil: self[.batchNorm] = nil
             case .stale: self[.batchNorm] = "stale"
-            case let .recomputed(record): self[.batchNorm] = encodeMetadataJSON(record)
+            case let .recomputed(record): self[.batchNorm] = JSONCoding.encode(record)
             case let .unrecognized(text): self[.batchNorm] = text
             }
         }
@@ -224,16 +222,6 @@ extension SafetensorsHeader {
         get { CheckpointMetadata(metadata) }
         set { metadata = newValue.values }
     }
-}
-
-/// Compact JSON with sorted keys, so the same record always gives the same bytes.
-private func encodeMetadataJSON(_ value: some Encodable) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    // Records of strings and numbers with a string for every non-finite float: encoding cannot fail.
-    let data = try! encoder.encode(value)
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// Prints a training position without a needless ".0": `10`, `10.5`.

@@ -2,7 +2,7 @@ import RealModule
 
 // Kernels that move tensor elements between their stored types and Float64.
 //
-// Averages accumulate in Double and are rounded once, on output (DESIGN §5). Loads use
+// Averages accumulate in Double and are rounded once, on output (docs/CLI.md, "Arithmetic"). Loads use
 // `loadUnaligned` so a chunk may start anywhere; the loops are simple enough to vectorise.
 
 /// `acc[j] = keep * acc[j] + weight * x[j]` for the `count` elements of `source`

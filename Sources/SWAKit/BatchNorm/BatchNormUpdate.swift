@@ -13,7 +13,7 @@ public enum BatchNormWeighting: String, Sendable, CaseIterable, Codable {
 }
 
 /// Recomputes the batch-norm running statistics of a model with one pass over data in
-/// training mode (DESIGN §5): every BN layer is reset, normalises with its batch statistics,
+/// training mode (docs/CLI.md, swa-bn-update): every BN layer is reset, normalises with its batch statistics,
 /// and ends with running mean = average of the batch means and running variance = average of
 /// the unbiased batch variances, averaged in Float64 with the chosen weighting.
 public struct BatchNormUpdate {
@@ -40,7 +40,7 @@ public struct BatchNormUpdate {
 
     /// Runs the pass over `data` in batches of `batchSize`.
     /// - Parameter onBatch: called after each batch with the samples done so far (progress).
-    public func run(data: DataSet, batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws -> Result {
+    public func run(data: any BatchSource, batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws -> Result {
         let graph = parameters.graph
         let nodes = graph.batchNormNodes
         var sums: [String: (mean: [Double], variance: [Double])] = [:]

@@ -1,7 +1,7 @@
 import Foundation
 import RealModule
 
-/// Accuracy, NLL, calibration and Brier score of class probabilities (DESIGN §5).
+/// Accuracy, NLL, calibration and Brier score of class probabilities (docs/CLI.md, swa-eval).
 public struct ClassificationMetrics: Sendable, Equatable, Codable {
     /// Fraction of samples whose top class is the label (ties go to the lowest class, as `argmax` does).
     public var accuracy: Double

@@ -9,7 +9,7 @@ import SWAFormats
 /// call then runs one model forward in inference mode over the data (docs/CLI.md, "Evaluation").
 public struct Evaluator {
     /// The labelled data, normalised for the model.
-    public let data: DataSet
+    public let data: any BatchSource
     /// The data's labels, `[samples]`, each in `0 ..< classes`.
     public let labels: [Int64]
     /// The model's class count.
@@ -19,7 +19,7 @@ public struct Evaluator {
 
     /// Reads and checks the labels of `data` for a model with `classes` classes.
     /// - Throws: naming the file when it has no labels, or the first sample whose label is out of range.
-    public init(data: DataSet, classes: Int, batchSize: Int) throws {
+    public init(data: any BatchSource, classes: Int, batchSize: Int) throws {
         guard data.hasLabels else { throw SWAError(file: data.path, "has no labels to evaluate against") }
         let labels = try data.labels()
         try checkLabels(labels, classes: classes, data: data.path)
@@ -27,7 +27,7 @@ public struct Evaluator {
     }
 
     /// An evaluator over labels already read and checked.
-    public init(data: DataSet, labels: [Int64], classes: Int, batchSize: Int) {
+    public init(data: any BatchSource, labels: [Int64], classes: Int, batchSize: Int) {
         self.data = data
         self.labels = labels
         self.classes = classes

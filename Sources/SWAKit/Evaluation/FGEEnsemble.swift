@@ -53,7 +53,7 @@ public struct FGEEnsemble: Sendable {
     }
 
     /// Evaluates `entries` on `data` whose `labels` are already read and checked.
-    public init(entries: [CheckpointEntry], graph: ModelGraph, data: DataSet, labels: [Int64], batchSize: Int,
+    public init(entries: [CheckpointEntry], graph: ModelGraph, data: any BatchSource, labels: [Int64], batchSize: Int,
                 onMember: (Int, String) -> Void = { _, _ in }, onBatch: (Int) -> Void = { _ in }) throws {
         let evaluator = Evaluator(data: data, labels: labels, classes: graph.outputShape.reduce(1, *), batchSize: batchSize)
         try self.init(entries: entries, graph: graph, evaluator: evaluator, onMember: onMember, onBatch: onBatch)

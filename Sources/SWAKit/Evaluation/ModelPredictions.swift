@@ -18,7 +18,7 @@ public struct ModelPredictions: Sendable {
     /// - Parameters:
     ///   - labels: the data's labels, already checked against the class count.
     ///   - onBatch: samples done so far (progress).
-    public init(parameters: ModelParameters, data: DataSet, labels: [Int64], batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws {
+    public init(parameters: ModelParameters, data: any BatchSource, labels: [Int64], batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws {
         let started = Date()
         let classes = parameters.graph.outputShape.reduce(1, *)
         let forward = ForwardPass(parameters: parameters)

@@ -15,7 +15,7 @@ import SWATestSupport
             #expect(result.status == 0, "\(result.stderr)")
             let report = try JSONValue.parse(result.stdout)
             let golden = try JSONValue.parse(String(contentsOfFile: TestSupport.golden + "/golden.json", encoding: .utf8))["eval"]!
-            // DESIGN §4: these fields are the contract.
+            // docs/CLI.md: these fields are the contract.
             #expect(report["data"]?["path"]?.stringValue == "fixtures/data/test.npz")
             #expect(report["data"]?["samples"]?.unsignedIntegerValue == 497)
             for key in ["path", "accuracy", "nll", "ece", "brier", "bn"] { #expect(report["model"]?[key] != nil, "model.\(key)") }
