@@ -11,7 +11,7 @@ struct BatchNormInMemoryTests {
     @Test("Applied in memory, the BN update gives the parameters and logits of the written checkpoint, bit for bit")
     func inMemoryMatchesTheWrittenCheckpoint() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let (parameters, data) = try averagedFixtureModel(in: folder)
+            let (parameters, data) = try TestSupport.averagedFixtureModel(in: folder)
             let result = try BatchNormUpdate(parameters: parameters, weighting: .batch).run(data: data, batchSize: 64)
             let inMemory = try result.applied(to: parameters)
 
@@ -47,7 +47,7 @@ struct BatchNormInMemoryTests {
     @Test("A result that lacks a running statistic of the graph, or holds another tensor, is refused naming the key")
     func mismatchedResults() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let (parameters, data) = try averagedFixtureModel(in: folder)
+            let (parameters, data) = try TestSupport.averagedFixtureModel(in: folder)
             let result = try BatchNormUpdate(parameters: parameters, weighting: .sample).run(data: data, batchSize: 100)
 
             var partial = result
@@ -66,20 +66,5 @@ struct BatchNormInMemoryTests {
             #expect(size.message.hasPrefix("tensor 'head.1.running_var' has "))
             #expect(size.message.hasSuffix(" values, the replacement has \(result.statistics["head.1.running_var"]!.count - 1)"))
         }
-    }
-
-    // MARK: - Helpers
-
-    /// `swa-avg --start 10 --every 2` of the fixtures, bound to its graph, and the training
-    /// data (as `BatchNormUpdateTests` builds it).
-    private func averagedFixtureModel(in folder: String) throws -> (ModelParameters, DataSet) {
-        let inputs = try CheckpointSelection(start: 10, every: 2).apply(to: discoverCheckpoints([TestSupport.checkpoints]))
-        _ = try StreamingAverager(request: AveragingRequest(inputs: inputs, method: .weighted(Array(repeating: 1, count: inputs.count)),
-                                                            destination: folder + "/swa.bin")).run()
-        let checkpoint = try LoadedCheckpoint(path: folder + "/swa.bin")
-        let parameters = try ModelParameters(graph: try ModelSource.metadata.graph(for: checkpoint), checkpoint: checkpoint)
-        let data = try DataSet(path: TestSupport.fixtures + "/data/train.npz",
-                               preprocessing: try Preprocessing.parse(metadataJSON: checkpoint.header.metadata["swa.preprocess"]!))
-        return (parameters, data)
     }
 }

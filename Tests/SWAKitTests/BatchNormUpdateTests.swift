@@ -11,7 +11,7 @@ import SWATestSupport
     @Test(arguments: [(BatchNormWeighting.batch, "bn_update_batch"), (.sample, "bn_update_sample")])
     func runningStatisticsMatchPyTorch(_ weighting: BatchNormWeighting, _ golden: String) throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let (parameters, data) = try averagedFixtureModel(in: folder)
+            let (parameters, data) = try TestSupport.averagedFixtureModel(in: folder)
             let result = try BatchNormUpdate(parameters: parameters, weighting: weighting).run(data: data, batchSize: 64)
             #expect(result.batches == 21)
             #expect(result.samples == 1300)
@@ -30,7 +30,7 @@ import SWATestSupport
 
     @Test func theTwoWeightingsDifferWhereTheLastBatchIsShort() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let (parameters, data) = try averagedFixtureModel(in: folder)
+            let (parameters, data) = try TestSupport.averagedFixtureModel(in: folder)
             let perBatch = try BatchNormUpdate(parameters: parameters, weighting: .batch).run(data: data, batchSize: 64)
             let perSample = try BatchNormUpdate(parameters: parameters, weighting: .sample).run(data: data, batchSize: 64)
             let key = "stem.1.running_var"
@@ -44,7 +44,7 @@ import SWATestSupport
 
     @Test func inferenceLogitsOfTheUpdatedModelMatchPyTorch() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let (parameters, data) = try averagedFixtureModel(in: folder)
+            let (parameters, data) = try TestSupport.averagedFixtureModel(in: folder)
             let result = try BatchNormUpdate(parameters: parameters, weighting: .batch).run(data: data, batchSize: 64)
             let averaged = try LoadedCheckpoint(path: folder + "/swa.bin")
             try result.write(over: averaged, metadata: averaged.header.metadata, to: folder + "/swa-bn.bin", overwrite: false)
@@ -87,19 +87,5 @@ import SWATestSupport
             #expect(logits.allSatisfy { $0.isFinite })
             #expect(layers == (mode == .training ? graph.batchNormNodes.count : 0))
         }
-    }
-
-    // MARK: - Helpers
-
-    /// `swa-avg --start 10 --every 2` of the fixtures, bound to its graph, and the training data.
-    private func averagedFixtureModel(in folder: String) throws -> (ModelParameters, DataSet) {
-        let inputs = try CheckpointSelection(start: 10, every: 2).apply(to: discoverCheckpoints([TestSupport.checkpoints]))
-        _ = try StreamingAverager(request: AveragingRequest(inputs: inputs, method: .weighted(Array(repeating: 1, count: inputs.count)),
-                                                            destination: folder + "/swa.bin")).run()
-        let checkpoint = try LoadedCheckpoint(path: folder + "/swa.bin")
-        let parameters = try ModelParameters(graph: try ModelSource.metadata.graph(for: checkpoint), checkpoint: checkpoint)
-        let data = try DataSet(path: TestSupport.fixtures + "/data/train.npz",
-                               preprocessing: try Preprocessing.parse(metadataJSON: checkpoint.header.metadata["swa.preprocess"]!))
-        return (parameters, data)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct JobTests {
     @Test func batchNormUpdateJobMatchesUpdateBNAndRecordsTheRun() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let model = try averageFixtures(in: folder)
+            let model = try TestSupport.averageFixtures(in: folder)
             let job = BatchNormUpdateJob(modelPath: model, modelSource: .metadata,
                                          data: DataRequest(path: TestSupport.fixtures + "/data/train.npz", batchSize: 64),
                                          output: folder + "/swa-bn.bin")
@@ -41,7 +41,7 @@ import Testing
     @Test func evaluationJobMatchesPyTorchAndWarnsAboutStaleStatistics() throws {
         let golden = try JSONValue.parse(String(contentsOfFile: TestSupport.golden + "/golden.json", encoding: .utf8))["eval"]!
         try TestSupport.withTemporaryDirectory { folder in
-            let model = try averageFixtures(in: folder)
+            let model = try TestSupport.averageFixtures(in: folder)
             let job = EvaluationJob(modelPath: model, modelSource: .metadata,
                                     data: DataRequest(path: TestSupport.fixtures + "/data/test.npz", batchSize: 100),
                                     ensembleInputs: [TestSupport.checkpoints], selection: CheckpointSelection(start: 10, every: 2),
@@ -64,22 +64,12 @@ import Testing
 
     @Test func dataOfTheWrongShapeIsRefusedOnce() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let model = try averageFixtures(in: folder)
+            let model = try TestSupport.averageFixtures(in: folder)
             let request = DataRequest(path: TestSupport.fixtures + "/data/test.npz", layout: .nhwc)
             let loaded = try LoadedModel(path: model, source: .metadata)
             let error = try #require(throws: SWAError.self) { try request.open(for: loaded) }
             #expect(error.description == TestSupport.fixtures + "/data/test.npz: samples have shape [8, 1, 8], the model expects [1, 8, 8]")
         }
-    }
-
-    // MARK: - Helpers
-
-    /// `swa-avg --start 10 --every 2` of the fixtures into `folder/swa.bin`.
-    private func averageFixtures(in folder: String) throws -> String {
-        let inputs = try CheckpointSelection(start: 10, every: 2).apply(to: discoverCheckpoints([TestSupport.checkpoints]))
-        _ = try StreamingAverager(request: AveragingRequest(inputs: inputs, method: .weighted(Array(repeating: 1, count: inputs.count)),
-                                                            destination: folder + "/swa.bin")).run()
-        return folder + "/swa.bin"
     }
 }
 

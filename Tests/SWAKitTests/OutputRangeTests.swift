@@ -49,3 +49,18 @@ import Testing
         #expect(FileFormat.detect(prefix: [0x80, 0x02, 0x8A, 0x0A], fileSize: 4) == .pickle)
     }
 }
+
+/// Outputs get the permissions of any new file (0666 less the umask), not mkstemp's 0600.
+@Suite struct OutputPermissionTests {
+    @Test func committedOutputsFollowTheUmask() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            try AtomicOutputFile.writeText("k\n", to: folder + "/out.csv")
+            var status = stat()
+            #expect(stat(folder + "/out.csv", &status) == 0)
+            let mask = umask(0o022)
+            umask(mask)
+            #expect(status.st_mode & 0o777 == 0o666 & ~mask)
+            #expect(processUmask == mask)
+        }
+    }
+}

@@ -131,3 +131,24 @@ extension TestSupport {
 
 /// The library's SplitMix64, seeded, so every random test replays exactly.
 typealias SeededGenerator = SplitMix64
+
+// MARK: - The averaged fixture model
+
+extension TestSupport {
+    /// `swa-avg --start 10 --every 2` of the fixtures into `folder/swa.bin`; returns its path.
+    static func averageFixtures(in folder: String) throws -> String {
+        let inputs = try CheckpointSelection(start: 10, every: 2).apply(to: discoverCheckpoints([checkpoints]))
+        _ = try StreamingAverager(request: AveragingRequest(inputs: inputs, method: .weighted(Array(repeating: 1, count: inputs.count)),
+                                                            destination: folder + "/swa.bin")).run()
+        return folder + "/swa.bin"
+    }
+
+    /// That average bound to its graph, and the training data normalised for it.
+    static func averagedFixtureModel(in folder: String) throws -> (ModelParameters, DataSet) {
+        let checkpoint = try LoadedCheckpoint(path: averageFixtures(in: folder))
+        let parameters = try ModelParameters(graph: try ModelSource.metadata.graph(for: checkpoint), checkpoint: checkpoint)
+        let data = try DataSet(path: fixtures + "/data/train.npz",
+                               preprocessing: try Preprocessing.parse(metadataJSON: checkpoint.header.metadata["swa.preprocess"]!))
+        return (parameters, data)
+    }
+}

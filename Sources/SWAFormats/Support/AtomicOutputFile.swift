@@ -42,11 +42,15 @@ public final class AtomicOutputFile {
         try writeAll(descriptor, bytes, path: destination)
     }
 
-    /// Syncs, closes and renames the temporary file to the destination.
-    /// The corresponding C functions are `fsync` and `rename`.
+    /// Gives the file the permissions a new file gets (0666 less the umask: `mkstemp` makes
+    /// it 0600), syncs, closes and renames it to the destination.
+    /// The corresponding C functions are `fchmod`, `fsync` and `rename`.
     public func commit() throws {
         guard !finished else { throw SWAError(file: destination, "internal: commit after the output was discarded or committed") }
         defer { discard() }
+        guard fchmod(descriptor, 0o666 & ~processUmask) == 0 else {
+            throw SWAError(file: destination, "cannot set the permissions of the output: \(errnoDescription(errno))")
+        }
         guard fsync(descriptor) == 0 else { throw SWAError(file: destination, "cannot sync to disk: \(errnoDescription(errno))") }
         guard close(descriptor) == 0 else { throw SWAError(file: destination, "cannot close: \(errnoDescription(errno))") }
         descriptor = -1
@@ -115,3 +119,19 @@ func makeTemporaryFile(besides destination: String, suffix: String) throws -> (d
     let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     return (fd, path)
 }
+
+/// The process's file-creation mask, read once from `/proc/self/status` (Linux 4.7 and later)
+/// without changing it; 022 where it cannot be read. `umask(2)` itself would have to set the
+/// mask to read it, which races with every thread creating files.
+let processUmask: mode_t = {
+    guard let status = fopen("/proc/self/status", "r") else { return 0o022 }
+    defer { fclose(status) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), status) != nil {
+        let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        if text.hasPrefix("Umask:"), let mask = mode_t(String(text.dropFirst(6).filter { !$0.isWhitespace }), radix: 8) {
+            return mask
+        }
+    }
+    return 0o022
+}()
