@@ -70,7 +70,7 @@ averaged_check="$(python3 - "$work/base.safetensors" "$work/candidate.safetensor
 import sys, numpy as np
 from safetensors.numpy import load_file
 a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
-same = a.keys() == b.keys() and all(np.array_equal(a[k].view(np.uint8), b[k].view(np.uint8)) for k in a)
+same = a.keys() == b.keys() and all(a[k].tobytes() == b[k].tobytes() for k in a)
 print("tensors bit-identical" if same else "tensors DIFFER")
 PY
 )"

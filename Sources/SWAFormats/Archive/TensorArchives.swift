@@ -15,17 +15,7 @@ public enum TensorArchives {
         switch format {
         case .zstd, .safetensors, .unknown:
             return try SafetensorsArchive(path: path)
-        case .pickle:
-            // `detect` tests the two-byte pickle signature (0x80, protocol 2...5) before the
-            // safetensors shape, so a safetensors header of 640, 896, 1152 or 1408 bytes (length
-            // field 0x280 ... 0x580) sniffs as a pickle. Let the safetensors reader decide; a real
-            // pickle fails its header-length check.
-            do {
-                return try SafetensorsArchive(path: path)
-            } catch {
-                throw SWAError(file: path, notACheckpoint(format))
-            }
-        case .npz, .npy, .zip, .pytorchZip:
+        case .npz, .npy, .zip, .pytorchZip, .pickle:
             throw SWAError(file: path, notACheckpoint(format))
         }
     }

@@ -62,18 +62,19 @@ func hasCheckpointExtension(_ name: String) -> Bool {
 /// Assigns positions and sorts; duplicate positions are an error (which one would be meant?).
 func orderByPosition(_ unordered: [CheckpointEntry]) throws -> CheckpointSequence {
     var entries = unordered
+    let metadata = entries.map(\.header.checkpointMetadata)
     let source: PositionSource
-    if entries.allSatisfy({ Double($0.header.metadata["swa.step"] ?? "") != nil }) {
+    if metadata.allSatisfy({ $0.step != nil }) {
         source = .step
-    } else if entries.allSatisfy({ Double($0.header.metadata["swa.epoch"] ?? "") != nil }) {
+    } else if metadata.allSatisfy({ $0.epoch != nil }) {
         source = .epoch
     } else {
         source = .fileName
     }
     for index in entries.indices {
         switch source {
-        case .step: entries[index].position = Double(entries[index].header.metadata["swa.step"]!)!
-        case .epoch: entries[index].position = Double(entries[index].header.metadata["swa.epoch"]!)!
+        case .step: entries[index].position = metadata[index].step!
+        case .epoch: entries[index].position = metadata[index].epoch!
         case .fileName:
             guard let number = lastNumber(in: entries[index].fileName) else {
                 throw SWAError(file: entries[index].path,
