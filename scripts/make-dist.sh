@@ -18,29 +18,30 @@ cp LICENSE "$stage/LICENSE"
     cat <<TEXT
 # $name
 
-swa: Stochastic Weight Averaging tools (https://arxiv.org/abs/1803.05407) for Linux x86_64.
-$(printf '%s ' "$@")
+swa: the Stochastic Weight Averaging tools (Izmailov et al. 2018,
+https://arxiv.org/abs/1803.05407) for Linux on x86_64: $(echo "$@" | sed 's/ /, /g').
 
-The Swift runtime is linked into the executables; no Swift toolchain is needed. Three Debian
+The Swift runtime is linked into the executables: no Swift toolchain is needed. Three Debian
 (or Ubuntu) libraries stay shared and must be installed:
 
     sudo apt-get install libzstd1 libopenblas0 zlib1g
 
-(libstdc++6, libgcc-s1 and libc6, which every Debian system has, are used as well.)
-Built on Debian 12; any glibc as new as Debian 12's (2.36) runs them.
+The tools also use libc6 (glibc 2.35 or later) and libstdc++6 (from GCC 12 or later), which
+Debian 12 and Ubuntu 22.04 or later have.
 
 ## Use in place
 
     ./bin/swa-avg --help
-    ./bin/swa-inspect some-checkpoint.safetensors.zst
+    ./bin/swa-inspect checkpoint.safetensors.zst
+    man -l share/man/man1/swa-avg.1
 
 ## Install
 
-Copy the folders under a prefix, for example /usr/local (needs root) or ~/.local:
+Copy the two folders under a prefix, for example /usr/local (needs root) or ~/.local:
 
     sudo cp -R bin share /usr/local/
 
-That gives:
+which puts:
 
     PREFIX/bin/swa-*                                    the tools
     PREFIX/share/man/man1/swa-*.1                       man pages (man swa-avg)
@@ -50,10 +51,11 @@ That gives:
 
 To uninstall, remove those files:
 
-    cd /usr/local && sudo rm -f $(cd "$stage" && find bin share -type f | sort | tr '\n' ' ')
+    cd /usr/local && sudo rm -f bin/swa-* share/man/man1/swa-*.1 share/bash-completion/completions/swa-* \\
+        share/zsh/site-functions/_swa-* share/fish/vendor_completions.d/swa-*.fish
 
-Every tool has --help and --version; --version names the BLAS kernels OpenBLAS chose for
-the CPU. The source and the full documentation are in the swa repository.
+Every tool has --help and --version; --version also names the BLAS kernels OpenBLAS chose
+for the CPU. Licensed under the Apache License 2.0 (LICENSE).
 TEXT
 } > "$stage/README"
 tar -C dist -czf "dist/$name.tar.gz" --owner=0 --group=0 --numeric-owner "$name"

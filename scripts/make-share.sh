@@ -15,8 +15,10 @@ date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
 for tool in "$@"; do
     # One page per tool: --multi-page would add a page for the implicit `help` subcommand.
     "$bin/generate-manual" "$bin/$tool" --date "$date" --output-directory "$out/man/man1"
-    # mdoc warns about empty lines (the blank lines of --help discussions); .Pp is its paragraph break.
-    sed -i 's/^$/.Pp/' "$out/man/man1/$tool.1"
+    # mdoc warns about empty lines (the blank lines of --help discussions); .Pp is its paragraph
+    # break. generate-manual puts `subcommand` in the synopsis for the implicit `help`
+    # subcommand, which none of the tools needs.
+    sed -i -e 's/^$/.Pp/' -e '/^\.Ar subcommand$/d' "$out/man/man1/$tool.1"
     "$bin/$tool" --generate-completion-script bash > "$out/bash-completion/completions/$tool"
     "$bin/$tool" --generate-completion-script zsh > "$out/zsh/site-functions/_$tool"
     "$bin/$tool" --generate-completion-script fish > "$out/fish/vendor_completions.d/$tool.fish"
