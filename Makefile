@@ -4,8 +4,28 @@
 SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
 SWIFT ?= swift
 BIN := .build/release
+TOOLS := swa-avg swa-inspect swa-bn-update swa-eval
 
-.PHONY: all build test demo bench bench-forward deps clean
+# Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, .../share/man/man1, completions
+# under .../share (scripts/install.sh); `make uninstall` removes what its manifest lists.
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# What --version reports (Sources/CBuildInfo): the nearest tag, the commit, the UTC day of the
+# build (SOURCE_DATE_EPOCH when set). Passed to release builds only: a plain `swift build` says
+# "unknown". The day, not the time, so that rebuilding on the same day and commit is incremental.
+GIT_VERSION := $(shell git describe --tags --dirty 2>/dev/null)
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+BUILD_DATE := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(date +%s)} +%Y-%m-%d)
+BUILD_INFO := $(if $(GIT_VERSION),-Xcc -DSWA_BUILD_VERSION='"$(GIT_VERSION)"') \
+	$(if $(GIT_COMMIT),-Xcc -DSWA_BUILD_COMMIT='"$(GIT_COMMIT)"') -Xcc -DSWA_BUILD_DATE='"$(BUILD_DATE)"'
+
+# The tarball's name: the tag without its "v", else the release number and the commit.
+VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVersion = "\(.*\)"/\1/p' Sources/SWACommandLine/Version.swift)-$(GIT_COMMIT))
+DIST_SCRATCH := .build-dist
+DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
+
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward deps clean
 
 all: build
 
@@ -23,7 +43,32 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(BUILD_INFO)
+
+# Man pages (swift-argument-parser's generate-manual, from the --help texts) and completion
+# scripts for the release executables, into $(BIN)/share.
+docs: build
+	$(SWIFT) build -c release $(BUILD_INFO) --product generate-manual
+	@bash scripts/make-share.sh $(BIN) $(BIN)/share $(TOOLS)
+
+install: docs
+	@bash scripts/install.sh install "$(DESTDIR)" "$(PREFIX)" $(BIN) $(TOOLS)
+
+uninstall:
+	@bash scripts/install.sh uninstall "$(DESTDIR)" "$(PREFIX)"
+
+# dist/swa-VERSION-linux-x86_64.tar.gz: executables with the Swift runtime linked in
+# (--static-swift-stdlib, own scratch path), man pages, completions, README, LICENSE.
+dist: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) $(BUILD_INFO)
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) $(BUILD_INFO) --product generate-manual
+	@bash scripts/make-share.sh $(DIST_SCRATCH)/release $(DIST_SCRATCH)/release/share $(TOOLS)
+	@bash scripts/make-dist.sh $(DIST_NAME) $(DIST_SCRATCH)/release $(TOOLS)
+
+# The tarball's executables link no Swift runtime and run with an empty environment (slow:
+# a static release build; not part of `make test`).
+check-dist: dist
+	@bash scripts/check-dist.sh dist/$(DIST_NAME).tar.gz
 
 test: deps
 	$(SWIFT) build
@@ -40,4 +85,4 @@ bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build $(DIST_SCRATCH) dist

@@ -19,6 +19,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // What the build knew about itself (version, date) for --version; the Makefile defines them.
+        .target(name: "CBuildInfo"),
         // The layers, bottom up (docs/ARCHITECTURE.md). Each may use only the ones above it.
         // Tensors and file formats: safetensors, zstd, the checkpoint reader and writer, the
         // swa.* metadata schema, atomic output files.
@@ -59,10 +61,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The command-line layer: shared flags, progress, exit codes, signal handling.
+        // The command-line layer: shared flags, progress, exit codes, signal handling, --version
+        // (the build's version and date, and the BLAS kernels OpenBLAS selected).
         .target(
             name: "SWACommandLine",
-            dependencies: ["SWAKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SWAKit", "CBuildInfo", "CBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "swa-avg", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),

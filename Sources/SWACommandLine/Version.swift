@@ -1,3 +1,59 @@
-import SWAKit
-/// The toolkit's version, printed by every tool's `--version`.
-public let swaVersion = "0.1.0"
+import CBLAS
+import CBuildInfo
+
+/// The toolkit's release number: the version when the build found no git tag.
+public let swaReleaseVersion = "0.1.0"
+
+/// What every tool's `--version` prints (swift-argument-parser's `version:`), made once at
+/// startup: the version, the commit, the build date and the BLAS kernels this process selected.
+public let swaVersion: String = BuildInfo.current.versionText
+
+/// What a tool knows about its build and the BLAS library it runs on.
+///
+/// The build values come from the `CBuildInfo` header, which the Makefile's release builds fill
+/// in (`-Xcc -DSWA_BUILD_COMMIT=...`); a plain `swift build` leaves them nil.
+public struct BuildInfo: Sendable {
+    /// `git describe --tags --dirty` (`v0.2.0`, `v0.2.0-3-gc0bfeb9`), or nil without a tag.
+    public var taggedVersion: String?
+    /// The short commit hash, `-dirty` when the tree had uncommitted changes; nil when unknown.
+    public var commit: String?
+    /// The UTC day of the build (`yyyy-mm-dd`), or nil when unknown.
+    public var buildDate: String?
+    /// The kernel set OpenBLAS chose for this CPU when it loaded (`Haswell`, `SkylakeX`, `Zen`).
+    public var blasCore: String
+    /// How OpenBLAS was compiled (`OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`).
+    public var blasConfiguration: String
+
+    /// This process: the values compiled in by `CBuildInfo` and those OpenBLAS reports.
+    ///
+    /// The corresponding C functions are `openblas_get_corename` and `openblas_get_config`.
+    public static var current: BuildInfo {
+        BuildInfo(taggedVersion: known(swa_build_version()),
+                  commit: known(swa_build_commit()),
+                  buildDate: known(swa_build_date()),
+                  blasCore: trimmed(String(cString: openblas_get_corename())),
+                  blasConfiguration: trimmed(String(cString: openblas_get_config())))
+    }
+
+    /// The version: the tag description, else the release number.
+    public var version: String { taggedVersion.map { $0.hasPrefix("v") ? String($0.dropFirst()) : $0 } ?? swaReleaseVersion }
+
+    /// Three lines: `swa VERSION (commit C)`, the build date, OpenBLAS and the kernels it chose.
+    public var versionText: String {
+        """
+        swa \(version) (commit \(commit ?? "unknown: built without make"))
+        built \(buildDate ?? "unknown")
+        BLAS: \(blasConfiguration); kernels for \(blasCore)
+        """
+    }
+
+    private static func known(_ value: UnsafePointer<CChar>) -> String? {
+        let string = String(cString: value)
+        return string.isEmpty || string == "unknown" ? nil : string
+    }
+
+    /// OpenBLAS pads both strings with spaces.
+    private static func trimmed(_ value: String) -> String {
+        String(value.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
