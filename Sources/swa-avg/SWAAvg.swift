@@ -15,7 +15,7 @@ struct SWAAvg: ParsableCommand {
         position: swa.step metadata, else swa.epoch, else the last number in the file name. \
         Selection flags apply in order: --start/--end, then --every, then --last.
 
-        Float tensors are averaged in Float64 as Σ wᵢ·xᵢ / Σ wᵢ and rounded once; integer tensors \
+        Float tensors are averaged in Float64 as sum(w_i * x_i) / sum(w_i) and rounded once; integer tensors \
         must agree, except BN counters (num_batches_tracked), which come from the last input. \
         The inputs are streamed tensor by tensor, so memory stays bounded whatever their size. \
         BN running statistics of an average are stale: run swa-bn-update next.
@@ -40,7 +40,7 @@ struct SWAAvg: ParsableCommand {
             transform: commaSeparatedNumbers)
     var weights: [Double]?
 
-    @Option(help: ArgumentHelp("Exponential moving average e ← D·e + (1−D)·x in training order instead of the mean.", valueName: "D"))
+    @Option(help: ArgumentHelp("Exponential moving average e = D*e + (1-D)*x in training order instead of the mean.", valueName: "D"))
     var ema: Double?
 
     @Option(help: ArgumentHelp("Dtype of averaged float tensors (rounded once, to nearest even); integer tensors keep theirs."))
