@@ -2,8 +2,8 @@
 /// the file's real one (docs/FORMAT.md).
 ///
 /// Its data streams are `CheckpointReader`s. Opening reads and validates the header with one;
-/// the first `openDataStream()` without an observer hands that reader on, so loading a whole
-/// checkpoint reads its header once.
+/// the first `openDataStream()` without an observer hands that reader on (with the observer
+/// given at opening, if any), so loading or averaging a checkpoint reads its header once.
 public final class SafetensorsArchive: TensorArchive {
     /// The path as the user gave it.
     public let path: String
@@ -18,10 +18,12 @@ public final class SafetensorsArchive: TensorArchive {
     private var openingReader: CheckpointReader?
 
     /// Opens `path` and reads and validates its header.
+    /// - Parameter onRawBytes: sees every byte read from disk from the first on, through the
+    ///   first stream opened without an observer (hashing, progress).
     /// - Throws: if the file cannot be read or is not a valid safetensors payload, plain or
     ///   zstd-compressed; the error names the file (and the tensor at fault).
-    public init(path: String) throws {
-        let reader = try CheckpointReader(path: path)
+    public init(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
+        let reader = try CheckpointReader(path: path, onRawBytes: onRawBytes)
         self.path = path
         format = reader.format
         header = reader.header

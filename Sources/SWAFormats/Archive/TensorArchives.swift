@@ -8,13 +8,16 @@ public enum TensorArchives {
     /// absurd header length, a file too short), as docs/FORMAT.md promises. A file positively
     /// recognised as something else is a one-line error naming it and its format, e.g.
     /// `data.bin: a NumPy .npz archive, not a checkpoint`.
+    /// - Parameter onRawBytes: sees every byte read from disk from the first on, through the
+    ///   first data stream opened without an observer (the averager hashes inputs this way
+    ///   without reading their headers twice).
     /// - Throws: if the file cannot be read, is not a checkpoint, or its header is invalid;
     ///   every error names the file.
-    public static func open(path: String) throws -> any TensorArchive {
+    public static func open(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> any TensorArchive {
         let format = try FileFormat.detect(path: path)
         switch format {
         case .zstd, .safetensors, .unknown:
-            return try SafetensorsArchive(path: path)
+            return try SafetensorsArchive(path: path, onRawBytes: onRawBytes)
         case .npz, .npy, .zip, .pytorchZip, .pickle:
             throw SWAError(file: path, notACheckpoint(format))
         }

@@ -76,7 +76,9 @@ public final class AtomicOutputFile {
         registry.remove(temporaryPath)
     }
 
-    private static func checkDestination(_ destination: String, overwrite: Bool) throws {
+    /// Throws, naming `destination`, if it is a folder, or if it exists and `overwrite` is false:
+    /// what creating and committing an output check, for callers that want to fail before long work.
+    public static func checkDestination(_ destination: String, overwrite: Bool) throws {
         var status = stat()
         guard stat(destination, &status) == 0 else { return }
         if (status.st_mode & S_IFMT) == S_IFDIR {

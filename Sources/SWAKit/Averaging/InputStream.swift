@@ -38,14 +38,14 @@ final class AveragingInput: @unchecked Sendable {
         self.entry = entry
         let hash = HashState()
         self.hash = hash
-        let archive = try TensorArchives.open(path: entry.path)
-        guard archive.format == entry.format, archive.header.tensors == entry.header.tensors else {
-            throw SWAError(file: entry.path, "changed on disk while being read")
-        }
-        stream = try archive.openDataStream { bytes in
+        let archive = try TensorArchives.open(path: entry.path) { bytes in
             hash.hasher.update(bufferPointer: bytes)
             counter.add(bytes.count)
         }
+        guard archive.format == entry.format, archive.header.tensors == entry.header.tensors else {
+            throw SWAError(file: entry.path, "changed on disk while being read")
+        }
+        stream = try archive.openDataStream()
         buffer = .allocate(byteCount: max(1, bufferByteCount), alignment: 64)
     }
 

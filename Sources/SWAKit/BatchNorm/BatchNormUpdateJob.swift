@@ -53,9 +53,7 @@ public struct BatchNormUpdateJob: Sendable {
             return report
         }
         let dataSet = try data.open(for: model, augmentation: try augment.map(Augmentation.parse), seed: seed)
-        if FileManager.default.fileExists(atPath: output), !overwrite {
-            throw SWAError(file: output, "already exists; pass --force to replace it")
-        }
+        try AtomicOutputFile.checkDestination(output, overwrite: overwrite)
         progress.begin("bn update", total: dataSet.sampleCount)
         let result = try update.run(data: dataSet, batchSize: data.batchSize) { progress.advance(to: $0) }
         progress.end(result.samples)

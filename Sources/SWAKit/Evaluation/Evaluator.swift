@@ -18,9 +18,9 @@ public struct Evaluator {
     public let batchSize: Int
 
     /// Reads and checks the labels of `data` for a model with `classes` classes.
-    /// - Throws: naming the file when it has no labels, or the first sample whose label is out of range.
+    /// - Throws: naming the file when it has no labels (`labels()` lists the arrays it has), or
+    ///   the first sample whose label is out of range.
     public init(data: any BatchSource, classes: Int, batchSize: Int) throws {
-        guard data.hasLabels else { throw SWAError(file: data.path, "has no labels to evaluate against") }
         let labels = try data.labels()
         try checkLabels(labels, classes: classes, data: data.path)
         self.init(data: data, labels: labels, classes: classes, batchSize: batchSize)
