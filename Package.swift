@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // What the build knew about itself (version, date) for --version; the Makefile defines them.
         .target(name: "CBuildInfo"),
+        // The CPU's vector extensions (cpuid), to choose BLAS kernels by feature, not by model.
+        .target(name: "CCPUFeatures"),
         // The layers, bottom up (docs/ARCHITECTURE.md). Each may use only the ones above it.
         // Tensors and file formats: safetensors, zstd, the checkpoint reader and writer, the
         // swa.* metadata schema, atomic output files.
@@ -47,6 +49,7 @@ let package = Package(
             dependencies: [
                 "SWAFormats",
                 "CBLAS",
+                "CCPUFeatures",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -18,7 +18,9 @@ extension ParsableCommand {
     /// 2 bad usage (the parser's message and a pointer to `--help`). SIGINT, SIGTERM and SIGHUP
     /// remove unfinished outputs and exit with 128 + the signal number (`SignalCleanup`).
     public static func runAsTool() {
-        // First, while this is the only thread: every thread started later inherits the mask.
+        // Before anything else: a process on fallback BLAS kernels restarts itself on better ones.
+        BLASKernelSelection.reexecutingIfKernelsFellBack()
+        // Then, while this is the only thread: every thread started later inherits the mask.
         SignalCleanup.install()
         let name = configuration.commandName ?? "swa"
         do {
@@ -45,8 +47,26 @@ public func printError(_ line: String) {
 /// Whether standard error is a terminal (progress bars are drawn only there).
 public var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
-/// Prints `value` as pretty JSON with snake_case keys on standard output.
+/// Prints `value`, a JSON object, as pretty JSON with snake_case keys on standard output, with
+/// a `backend` member naming the BLAS library and kernels this process runs (`ComputeBackend`).
 public func printJSON(_ value: some Encodable) throws {
+    try printPrettyJSON(ReportWithBackend(report: value, backend: .current))
+}
+
+/// Encodes `report`'s members and then `backend` into the same JSON object.
+private struct ReportWithBackend<Report: Encodable>: Encodable {
+    var report: Report
+    var backend: ComputeBackend
+    private enum CodingKeys: String, CodingKey { case backend }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(backend, forKey: .backend)
+    }
+}
+
+private func printPrettyJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase

@@ -1,5 +1,6 @@
 import CBLAS
 import CBuildInfo
+import SWAEngine
 
 /// The toolkit's release number: the version when the build found no git tag.
 public let swaReleaseVersion = "0.1.0"
@@ -23,6 +24,8 @@ public struct BuildInfo: Sendable {
     public var blasCore: String
     /// How OpenBLAS was compiled (`OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`).
     public var blasConfiguration: String
+    /// Who chose `blasCore` (`BLASKernelSelection`).
+    public var blasCoreOrigin: KernelOrigin = .openBLAS
 
     /// This process: the values compiled in by `CBuildInfo` and those OpenBLAS reports.
     ///
@@ -31,19 +34,24 @@ public struct BuildInfo: Sendable {
         BuildInfo(taggedVersion: known(swa_build_version()),
                   commit: known(swa_build_commit()),
                   buildDate: known(swa_build_date()),
-                  blasCore: trimmed(String(cString: openblas_get_corename())),
-                  blasConfiguration: trimmed(String(cString: openblas_get_config())))
+                  blasCore: loadedBLASCore,
+                  blasConfiguration: trimmed(String(cString: openblas_get_config())),
+                  blasCoreOrigin: BLASKernelSelection.origin)
     }
+
+    /// The kernel set OpenBLAS loaded in this process (`Haswell`, `Prescott`, `Zen`).
+    /// The corresponding C function is `openblas_get_corename`.
+    public static var loadedBLASCore: String { trimmed(String(cString: openblas_get_corename())) }
 
     /// The version: the tag description, else the release number.
     public var version: String { taggedVersion.map { $0.hasPrefix("v") ? String($0.dropFirst()) : $0 } ?? swaReleaseVersion }
 
-    /// Three lines: `swa VERSION (commit C)`, the build date, OpenBLAS and the kernels it chose.
+    /// Three lines: `swa VERSION (commit C)`, the build date, OpenBLAS, its kernels and who chose them.
     public var versionText: String {
         """
         swa \(version) (commit \(commit ?? "unknown: built without make"))
         built \(buildDate ?? "unknown")
-        BLAS: \(blasConfiguration); kernels for \(blasCore)
+        BLAS: \(blasConfiguration); kernels for \(blasCore) (\(blasCoreOrigin))
         """
     }
 
@@ -55,5 +63,26 @@ public struct BuildInfo: Sendable {
     /// OpenBLAS pads both strings with spaces.
     private static func trimmed(_ value: String) -> String {
         String(value.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+/// The compute backend of this process, as every `--json` output reports it:
+/// `{"blas": "OpenBLAS 0.3.21", "kernels": "Haswell", "kernels_chosen_by": "...", "cpu_features": "AVX AVX2 FMA"}`.
+public struct ComputeBackend: Encodable, Sendable {
+    /// The BLAS library and its version (`OpenBLAS 0.3.21`).
+    public var blas: String
+    /// The kernel set it runs (`openblas_get_corename`).
+    public var kernels: String
+    /// Who chose the kernels (`KernelOrigin`).
+    public var kernelsChosenBy: String
+    /// The CPU's vector extensions as swa reads them (`CPUFeatures`).
+    public var cpuFeatures: String
+
+    /// This process's backend.
+    public static var current: ComputeBackend {
+        let info = BuildInfo.current
+        return ComputeBackend(blas: info.blasConfiguration.split(separator: " ").prefix(2).joined(separator: " "),
+                              kernels: info.blasCore, kernelsChosenBy: info.blasCoreOrigin.description,
+                              cpuFeatures: CPUFeatures.current.description)
     }
 }

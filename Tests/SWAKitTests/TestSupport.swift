@@ -71,11 +71,19 @@ extension TestSupport {
 
     /// Runs `executable` with `arguments` (in `directory`, if given) and captures what it
     /// prints (stderr must stay small).
+    /// - Parameter environment: changes to this process's environment for the child: a value
+    ///   sets the variable, nil removes it.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> ProcessResult {
+    static func run(_ executable: String, _ arguments: [String], directory: String? = nil,
+                    environment: [String: String?] = [:]) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

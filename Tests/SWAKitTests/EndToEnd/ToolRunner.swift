@@ -17,9 +17,11 @@ enum ToolRunner {
         return TestSupport.root + "/.build/debug"
     }()
 
-    /// Runs `tool` with `arguments` from the repository root.
-    static func run(_ tool: String, _ arguments: [String]) throws -> Result {
-        let result = try TestSupport.run(binaries + "/" + tool, arguments, directory: TestSupport.root)
+    /// Runs `tool` with `arguments` from the repository root, with `environment`'s changes
+    /// (a value sets a variable, nil removes it).
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String?] = [:]) throws -> Result {
+        let result = try TestSupport.run(binaries + "/" + tool, arguments, directory: TestSupport.root,
+                                         environment: environment)
         return Result(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
     }
 }
