@@ -113,6 +113,10 @@ public final class DataSet {
         }
     }
 
+    /// `; pass --x-key A --y-key B` when the file's arrays look like inputs and labels under
+    /// other names (for messages about a missing array); empty otherwise.
+    public var keySuggestion: String { container.keySuggestion }
+
     /// The labels of the `sampleCount` samples as `Int64`, read whole (8 bytes per sample).
     /// - Throws: if the file has no labels (naming the arrays it has) or they cannot be read.
     public func labels() throws -> [Int64] {
