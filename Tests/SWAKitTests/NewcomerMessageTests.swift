@@ -145,10 +145,10 @@ import SWATestSupport
             let message = TestSupport.errorDescription { _ = try DataSet(path: folder + "/named.npz", preprocessing: nil) }
             #expect(message?.contains("no array 'x'; arrays present: 'labels', 'images', 'mask'") == true, "\(message ?? "")")
             #expect(message?.hasSuffix("; pass --x-key images --y-key labels") == true)
-            // The labels alone missing: the same suggestion, from evaluation.
+            // The labels alone missing: only the flag that changes something.
             let data = try DataSet(path: folder + "/named.npz", xKey: "images", yKey: "y", preprocessing: nil)
             let labels = TestSupport.errorDescription { _ = try data.labels() }
-            #expect(labels?.hasSuffix("; pass --x-key images --y-key labels") == true, "\(labels ?? "")")
+            #expect(labels?.hasSuffix("no array 'y'; arrays present: 'labels', 'images', 'mask'; pass --y-key labels") == true, "\(labels ?? "")")
         }
     }
 

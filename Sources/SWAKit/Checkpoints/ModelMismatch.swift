@@ -1,9 +1,10 @@
 import SWAFormats
 
 /// Why two checkpoints that should be one run's cannot be averaged together, when their
-/// tensor names differ: "a different model" (naming both files and examples of keys only one
-/// holds), or the same model saved under a wrapper's prefix (`module.`) with the flag that
-/// strips it. Nil when both hold the same names.
+/// tensor names differ: the same model saved under a wrapper's prefix (`module.`) with the flag
+/// that strips it, or "different models" when fewer than 80% of all their names are common
+/// (naming both files and examples of keys only one holds). Nil when both hold the same
+/// names or differ in a few (then the per-tensor checks name the first).
 ///
 /// Used where such files meet: two files at one training position (discovery) and inputs
 /// whose tensors differ (averaging), so that the message names the real problem.
@@ -18,6 +19,9 @@ func differentModelsMessage(_ entry: CheckpointEntry, comparedWith reference: Ch
                 + "(saved from inside nn.DataParallel, DDP or torch.compile?): pass --strip-prefix \(prefix)"
         }
     }
+    // A few keys apart is one model with a damaged or edited file: the per-tensor messages say more.
+    let common = set.intersection(referenceSet).count
+    guard Double(common) < 0.8 * Double(set.union(referenceSet).count) else { return nil }
     let onlyHere = names.filter { !referenceSet.contains($0) }
     let onlyThere = referenceNames.filter { !set.contains($0) }
     var parts: [String] = []

@@ -9,8 +9,13 @@ import SWATestSupport
 /// in their outputs, create files as the umask says, and agree with PyTorch.
 @Suite struct NewcomerRunTests {
     static let newcomer = "fixtures/newcomer"
-    /// The run the README walks through; switching to the `.pt` files is this one line.
-    static let run = newcomer + "/safetensors"
+    /// The run README.md's "Bring your own PyTorch run" walks through: its `RUN=` line, so that
+    /// switching the walk-through from the `.safetensors` files to the `.pt` ones is one line there.
+    static let run: String = {
+        let readme = try! String(contentsOfFile: TestSupport.root + "/README.md", encoding: .utf8)
+        let line = readme.split(separator: "\n").first { $0.hasPrefix("RUN=fixtures/newcomer/") }!
+        return String(line.dropFirst(4))
+    }()
     static let golden: JSONValue = {
         let text = try! String(contentsOfFile: TestSupport.root + "/" + newcomer + "/golden.json", encoding: .utf8)
         return try! JSONValue.parse(text)
