@@ -84,7 +84,7 @@ struct SWAAvg: ParsableCommand {
                                       onChunk: { progress.update(averager.bytesRead.value) })
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
-        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected[0].header) }
+        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected.last!.header) }
     }
 
     func printPlan(_ plan: AveragingReport) {
@@ -106,7 +106,12 @@ struct SWAAvg: ParsableCommand {
         print("  \(counted(header.tensors.count, "tensor")), \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(counted(report.frames ?? 0, "frame")); "
             + String(format: "%.2f s", report.seconds))
         if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
-            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: run swa-bn-update \(report.output) --data TRAIN -o OUT")
+            // The output carries the last input's graph and preprocessing: ask for what it lacks.
+            let metadata = header.checkpointMetadata
+            let graph = metadata.graphJSON == nil ? " --graph MODEL.json" : ""
+            let normalization = metadata[.preprocess] == nil ? " --mean M --std S" : ""
+            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: "
+                + "run swa-bn-update \(report.output)\(graph)\(normalization) --data TRAIN.npz -o OUT")
         }
     }
 
