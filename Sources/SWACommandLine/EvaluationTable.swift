@@ -29,7 +29,7 @@ public struct EvaluationTable {
                 + String(repeating: " ", count: max(0, 6 - passes.count)) + passes)
         }
         lines.append("")
-        lines.append("data: \(report.data.path), \(report.data.samples) samples")
+        lines.append("data: \(report.data.path), \(counted(report.data.samples, "sample")); \(report.data.normalization.summary)")
         if let agreement = report.agreement, let ensemble = report.ensemble {
             lines.append(String(format: "SWA and FGE agree on the top class of %.1f%% of samples; ", agreement * 100)
                 + "SWA costs 1 forward pass per sample, the ensemble \(ensemble.members.count)"

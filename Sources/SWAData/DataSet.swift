@@ -51,7 +51,7 @@ public final class DataSet {
                 preprocessing: Preprocessing?, augmentation: Augmentation? = nil, seed: UInt64 = 0, limit: Int? = nil) throws {
         self.path = path
         container = try Self.open(path)
-        guard container.keys.contains(xKey) else { throw container.missingKeyError(xKey) }
+        guard container.keys.contains(xKey) else { throw container.missingKeyError(xKey, xKey: xKey, yKey: yKey) }
         let x = try container.info(of: xKey)
         inputs = x
         labelsKey = yKey
@@ -113,10 +113,14 @@ public final class DataSet {
         }
     }
 
+    /// `; pass --x-key A --y-key B` when the file's arrays look like inputs and labels under
+    /// other names (for messages about a missing array); empty otherwise.
+    public var keySuggestion: String { container.keySuggestion(xKey: inputs.key, yKey: labelsKey) }
+
     /// The labels of the `sampleCount` samples as `Int64`, read whole (8 bytes per sample).
     /// - Throws: if the file has no labels (naming the arrays it has) or they cannot be read.
     public func labels() throws -> [Int64] {
-        guard let y = labelInfo else { throw container.missingKeyError(labelsKey) }
+        guard let y = labelInfo else { throw container.missingKeyError(labelsKey, xKey: inputs.key, yKey: labelsKey) }
         var labels: [Int64] = []
         labels.reserveCapacity(sampleCount)
         var pending: [UInt8] = []

@@ -23,7 +23,8 @@ struct SWAAvg: ParsableCommand {
         Examples:
           swa-avg checkpoints/ -o swa.bin --start 161 --every 2
           swa-avg checkpoints/ -o ema.bin --ema 0.9
-          swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3 --dtype bf16
+          swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3
+          swa-avg checkpoints/ -o swa.bin --last 20 --dtype bf16 --dry-run
         """,
         version: swaVersion)
 
@@ -83,11 +84,11 @@ struct SWAAvg: ParsableCommand {
                                       onChunk: { progress.update(averager.bytesRead.value) })
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
-        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected[0].header) }
+        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected.last!.header) }
     }
 
     func printPlan(_ plan: AveragingReport) {
-        print("plan: \(plan.method) average of \(plan.inputs.count) checkpoints, ordered by \(plan.positionSource), \(plan.strategy)")
+        print("plan: \(plan.method) average of \(counted(plan.inputs.count, "checkpoint")), ordered by \(plan.positionSource), \(plan.strategy)")
         print("  \("position".padding(toLength: 10, withPad: " ", startingAt: 0))  \("weight".padding(toLength: 9, withPad: " ", startingAt: 0))  file")
         for input in plan.inputs {
             let position = formatPosition(input.position).padding(toLength: 10, withPad: " ", startingAt: 0)
@@ -100,12 +101,17 @@ struct SWAAvg: ParsableCommand {
     func printSummary(_ report: AveragingReport, tensors header: SafetensorsHeader) {
         let positions = report.inputs.map(\.position)
         let span = "\(report.positionSource) \(formatPosition(positions.first!))…\(formatPosition(positions.last!))"
-        print("averaged \(report.inputs.count) checkpoints (\(span), \(report.method)) -> \(report.output)")
+        print("averaged \(counted(report.inputs.count, "checkpoint")) (\(span), \(report.method)) -> \(report.output)")
         let elements = header.tensors.reduce(0) { $0 + $1.elementCount }
-        print("  \(header.tensors.count) tensors, \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(report.frames ?? 0) frames; "
+        print("  \(counted(header.tensors.count, "tensor")), \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(counted(report.frames ?? 0, "frame")); "
             + String(format: "%.2f s", report.seconds))
         if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
-            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: run swa-bn-update \(report.output) --data TRAIN -o OUT")
+            // The output carries the last input's graph and preprocessing: ask for what it lacks.
+            let metadata = header.checkpointMetadata
+            let graph = metadata.graphJSON == nil ? " --graph MODEL.json" : ""
+            let normalization = metadata[.preprocess] == nil ? " --mean M --std S" : ""
+            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: "
+                + "run swa-bn-update \(report.output)\(graph)\(normalization) --data TRAIN.npz -o OUT")
         }
     }
 

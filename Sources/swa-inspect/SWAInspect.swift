@@ -27,8 +27,8 @@ struct SWAInspect: ParsableCommand {
         if json { try printJSON(info); return }
         print("file: \(info.path)")
         if info.container == "zstd" {
-            let table = info.seekTable ? "seek table of \(info.seekTableFrames ?? 0) frames" : "no seek table"
-            print("container: zstd, \(info.frames) frames (\(table)), checksums verified")
+            let table = info.seekTable ? "seek table of \(counted(info.seekTableFrames ?? 0, "frame"))" : "no seek table"
+            print("container: zstd, \(counted(info.frames, "frame")) (\(table)), checksums verified")
         } else {
             print("container: plain safetensors (uncompressed)")
         }

@@ -85,6 +85,7 @@ func orderByPosition(_ unordered: [CheckpointEntry]) throws -> CheckpointSequenc
     }
     entries.sort { $0.position < $1.position }
     for (previous, next) in zip(entries, entries.dropFirst()) where previous.position == next.position {
+        if let different = differentModelsMessage(next, comparedWith: previous) { throw SWAError(different) }
         throw SWAError(file: next.path, "has the same training position (\(source.rawValue) \(formatPosition(next.position))) as \(previous.path)")
     }
     return CheckpointSequence(entries: entries, positionSource: source)

@@ -22,10 +22,12 @@ public struct EvaluationJob: Sendable {
     public var csvPath: String?
     /// Write the SVG plot of the ensemble curve here (atomically), or nil.
     public var plotPath: String?
+    /// Replace an existing CSV or plot (`--force`); otherwise they are refused before any work.
+    public var overwrite: Bool
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, ensembleInputs: [String] = [],
                 selection: CheckpointSelection = CheckpointSelection(), beforeBNPath: String? = nil,
-                csvPath: String? = nil, plotPath: String? = nil) {
+                csvPath: String? = nil, plotPath: String? = nil, overwrite: Bool = false) {
         self.modelPath = modelPath
         self.modelSource = modelSource
         self.data = data
@@ -34,14 +36,21 @@ public struct EvaluationJob: Sendable {
         self.beforeBNPath = beforeBNPath
         self.csvPath = csvPath
         self.plotPath = plotPath
+        self.overwrite = overwrite
     }
 
     /// Evaluates everything, writes the CSV and plot if asked, and returns the report.
-    /// - Parameter progress: one phase per model evaluated; warnings for skipped files and stale BN statistics.
+    /// - Parameter progress: one phase per model evaluated; warnings for skipped files, stale BN
+    ///   statistics and images fed with no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> EvaluationReport {
+        for path in [csvPath, plotPath].compactMap({ $0 }) { try AtomicOutputFile.checkDestination(path, overwrite: overwrite) }
         let model = try LoadedModel(path: modelPath, source: modelSource)
         let dataSet = try data.open(for: model)
-        guard dataSet.hasLabels else { throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against") }
+        guard dataSet.hasLabels else {
+            throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against" + dataSet.keySuggestion)
+        }
+        let normalization = data.normalization(of: dataSet, for: model.checkpoint)
+        if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
         let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize)
         let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs) { progress.warn($0) })
 
@@ -52,7 +61,7 @@ public struct EvaluationJob: Sendable {
         }
         let modelPredictions = try evaluator.evaluate(model.parameters, title: "model", progress: progress)
         var report = EvaluationReport(
-            data: .init(path: dataSet.path, samples: dataSet.sampleCount),
+            data: .init(path: dataSet.path, samples: dataSet.sampleCount, normalization: normalization),
             model: .init(path: modelPath, metrics: modelPredictions.metrics(labels: evaluator.labels), bn: model.metadata.batchNormSummary,
                          seconds: modelPredictions.seconds),
             modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
@@ -74,8 +83,8 @@ public struct EvaluationJob: Sendable {
             if begun { progress.end(dataSet.sampleCount) }
             report.ensemble = .init(fge)
             report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
-            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath) }
-            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath) }
+            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath, overwrite: overwrite) }
+            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath, overwrite: overwrite) }
         }
         return report
     }

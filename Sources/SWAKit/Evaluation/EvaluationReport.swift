@@ -1,3 +1,4 @@
+import SWAFormats
 
 /// What `swa-eval --json` prints: the contract of docs/CLI.md ("swa-eval --json"; accuracy as
 /// a fraction, NLL in nats), plus timings. Keys are snake_case. Every metrics block is one
@@ -6,10 +7,13 @@ public struct EvaluationReport: Codable, Sendable {
     public struct DataSummary: Codable, Sendable {
         public var path: String
         public var samples: Int
+        /// The normalisation every model's inputs went through, and where it came from.
+        public var normalization: NormalizationRecord
 
-        public init(path: String, samples: Int) {
+        public init(path: String, samples: Int, normalization: NormalizationRecord) {
             self.path = path
             self.samples = samples
+            self.normalization = normalization
         }
     }
 
