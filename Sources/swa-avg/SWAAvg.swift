@@ -30,7 +30,8 @@ struct SWAAvg: ParsableCommand {
     @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints.", valueName: "input"))
     var inputs: [String]
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the averaged checkpoint.", valueName: "file"))
+    @Option(name: [.short, .customLong("output")],
+            help: ArgumentHelp("Where to write: NAME.safetensors (plain), FOLDER/ (Hugging Face folder), or any other name (zstd).", valueName: "file"))
     var output: String
 
     @OptionGroup(title: "Selection")
@@ -48,6 +49,10 @@ struct SWAAvg: ParsableCommand {
 
     @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's."))
     var buffers: BufferPolicy = .average
+
+    @Option(help: ArgumentHelp("Largest tensor data per shard of a folder output (-o FOLDER/): 5GB, 500MB, 2GiB or bytes.", valueName: "size"),
+            transform: byteSizeArgument)
+    var maxShardSize: Int = OutputOptions.defaultMaxShardByteCount
 
     @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
     var dryRun = false
@@ -69,8 +74,9 @@ struct SWAAvg: ParsableCommand {
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
             .weighted(weights ?? Array(repeating: 1, count: selected.count))
         }
-        let request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
+        var request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
                                        outputDType: dtype, destination: output, overwrite: force)
+        request.outputOptions.maxShardByteCount = maxShardSize
         let averager = StreamingAverager(request: request)
         if dryRun {
             var plan = try averager.plan()

@@ -29,6 +29,8 @@ struct SWAInspect: ParsableCommand {
         if info.container == "zstd" {
             let table = info.seekTable ? "seek table of \(info.seekTableFrames ?? 0) frames" : "no seek table"
             print("container: zstd, \(info.frames) frames (\(table)), checksums verified")
+        } else if info.container == FileFormat.safetensorsIndex.rawValue {
+            print("container: sharded safetensors (an index and its shards, read as one checkpoint)")
         } else {
             print("container: plain safetensors (uncompressed)")
         }
