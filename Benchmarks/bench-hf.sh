@@ -41,16 +41,18 @@ fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/swa-bench-hf.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-need_mb=$(( count * shard_mb * 2 + 6 * shard_mb + 100 ))
+need_mb=$(( count * shard_mb * 4 + 10 * shard_mb + 100 ))
 free_mb=$(df -Pm "$work" | awk 'NR == 2 { print $4 }')
 [ "$free_mb" -ge "$need_mb" ] || { say "need about $need_mb MB free in $work, have $free_mb MB"; exit 1; }
 
-say "writing $count checkpoint folders of 2 × $shard_mb MB into $work/output"
-python3 - "$work/output" "$count" "$shard_mb" <<'PY'
+# write_run FOLDER same|mixed: the checkpoint folders; `mixed` deals the tensors to the two shards
+# by a different permutation in every checkpoint (the layouts then differ: random access).
+write_run() {
+python3 - "$1" "$count" "$shard_mb" "$2" <<'PY'
 import json, os, sys
 import numpy as np
 from safetensors.numpy import save_file
-out, count, shard_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, count, shard_mb, layout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 # Model-shaped: 1024-wide square layers of 4 MiB each, until each shard holds shard_mb MB.
 per_shard = max(1, shard_mb * 1_000_000 // (1024 * 1024 * 4))
 rng = np.random.default_rng(0)
@@ -58,10 +60,12 @@ for c in range(count):
     folder = os.path.join(out, f"checkpoint-{(c + 1) * 100}")
     os.makedirs(folder)
     weight_map, total = {}, 0
+    keys = [f"model.layers.{i}.weight" for i in range(2 * per_shard)]
+    if layout == "mixed":
+        keys = [keys[i] for i in np.random.default_rng(100 + c).permutation(len(keys))]
     for s in range(2):
         name = f"model-{s + 1:05d}-of-00002.safetensors"
-        tensors = {f"model.layers.{s * per_shard + i}.weight": rng.standard_normal((1024, 1024), dtype=np.float32)
-                   for i in range(per_shard)}
+        tensors = {key: rng.standard_normal((1024, 1024), dtype=np.float32) for key in keys[s * per_shard:(s + 1) * per_shard]}
         save_file(tensors, os.path.join(folder, name), metadata={"format": "pt"})
         for key, value in tensors.items():
             weight_map[key] = name
@@ -73,6 +77,10 @@ for c in range(count):
     with open(os.path.join(folder, "trainer_state.json"), "w") as f:
         json.dump({"global_step": (c + 1) * 100}, f)
 PY
+}
+say "writing 2 runs of $count checkpoint folders of 2 × $shard_mb MB into $work (same sharding, mixed sharding)"
+write_run "$work/same" same
+write_run "$work/mixed" mixed
 cat > "$work/timm_average.py" <<'PY'
 # timm's avg_checkpoints.py, reading Hugging Face shards with safetensors instead of torch.load.
 import glob, os, sys
@@ -98,51 +106,70 @@ final = {k: v.clamp(float32_info.min, float32_info.max).to(dtype=torch.float32) 
 save_file(final, output, metadata={"format": "pt"})
 PY
 
-run="$work/output"
-cat "$run"/*/*.safetensors >/dev/null   # warm the page cache
-python_command=(python3 "$work/timm_average.py" "$run" "$work/python.safetensors")
-plain_command=("$swa_avg" "$run" -o "$work/swa.safetensors" --force -q)
-folder_command=("$swa_avg" "$run" -o "$work/swa-folder/" --force -q)
+cat "$work"/*/*/*.safetensors >/dev/null   # warm the page cache
 
-# Wall time of one run of "$@", in seconds; peak RSS (KiB) of it in $work/rss.
+# Wall time of one run of "$@", in seconds; its peak RSS (KiB) goes to $work/rss.
 timed() {
     /usr/bin/time -v "$@" 2>"$work/time.txt" >/dev/null
     awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time.txt"
     awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt" >"$work/rss"
 }
 
-say "timing: $runs interleaved rounds"
-python_times=() plain_times=() folder_times=()
+# The measured commands: name and arguments, one per line, fields separated by |.
+commands=(
+    "python same|python3 $work/timm_average.py $work/same $work/python-same.safetensors"
+    "swa-avg same|$swa_avg $work/same -o $work/swa-same.safetensors --force -q"
+    "swa-avg same folder|$swa_avg $work/same -o $work/swa-folder/ --force -q"
+    "python mixed|python3 $work/timm_average.py $work/mixed $work/python-mixed.safetensors"
+    "swa-avg mixed|$swa_avg $work/mixed -o $work/swa-mixed.safetensors --force -q"
+)
+say "timing: $runs interleaved rounds of ${#commands[@]} commands"
+: >"$work/times.txt"
 for round in $(seq 1 "$runs"); do
-    python_times+=("$(timed "${python_command[@]}")"); python_rss=$(cat "$work/rss")
-    plain_times+=("$(timed "${plain_command[@]}")"); plain_rss=$(cat "$work/rss")
-    folder_times+=("$(timed "${folder_command[@]}")"); folder_rss=$(cat "$work/rss")
+    for entry in "${commands[@]}"; do
+        name="${entry%%|*}"
+        read -r -a argv <<<"${entry#*|}"
+        seconds=$(timed "${argv[@]}")
+        echo "$name|$seconds|$(cat "$work/rss")" >>"$work/times.txt"
+    done
 done
 
-say "checking that both outputs hold the same bits"
-python3 - "$work/python.safetensors" "$work/swa.safetensors" <<'PY'
+say "checking that Python and swa-avg outputs hold the same bits"
+python3 - "$work" <<'PY'
 import sys
 from safetensors.numpy import load_file
-a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
-assert a.keys() == b.keys()
-assert all(a[k].tobytes() == b[k].tobytes() for k in a), "outputs differ"
+work = sys.argv[1]
+for layout in ["same", "mixed"]:
+    a, b = load_file(f"{work}/python-{layout}.safetensors"), load_file(f"{work}/swa-{layout}.safetensors")
+    assert a.keys() == b.keys() and all(a[k].tobytes() == b[k].tobytes() for k in a), f"outputs differ ({layout})"
 PY
 
 machine_cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-python3 - "$count" "$shard_mb" "$python_rss" "$plain_rss" "$folder_rss" "${python_times[*]}" "${plain_times[*]}" "${folder_times[*]}" \
+python3 - "$work/times.txt" "$count" "$shard_mb" \
     "$(nproc) cores, ${machine_cpu:-unknown CPU}, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM" \
     "$(python3 -c 'import torch, safetensors; print(f"torch {torch.__version__}, safetensors {safetensors.__version__}")')" <<'PY'
-import statistics, sys
-count, shard_mb, rss_py, rss_plain, rss_folder, t_py, t_plain, t_folder, machine, versions = sys.argv[1:]
-times = {name: [float(x) for x in text.split()] for name, text in [("py", t_py), ("plain", t_plain), ("folder", t_folder)]}
-reference = statistics.median(times["py"])
-rows = [("Python, timm's avg_checkpoints.py approach (safe_open, Float64 sums)", "py", rss_py),
-        ("`swa-avg RUN -o avg.safetensors`", "plain", rss_plain),
-        ("`swa-avg RUN -o avg/` (HF folder)", "folder", rss_folder)]
+import collections, statistics, sys
+path, count, shard_mb, machine, versions = sys.argv[1:]
+times, rss = collections.defaultdict(list), {}
+for line in open(path):
+    name, seconds, kib = line.strip().split("|")
+    times[name].append(float(seconds))
+    rss[name] = max(rss.get(name, 0), int(kib))
+labels = {
+    "python same": "Python, timm's avg_checkpoints.py approach (safe_open, Float64 sums) → .safetensors",
+    "swa-avg same": "`swa-avg RUN -o avg.safetensors` (lockstep)",
+    "swa-avg same folder": "`swa-avg RUN -o avg/` (HF folder, 2 shards + index + config)",
+    "python mixed": "Python, as above",
+    "swa-avg mixed": "`swa-avg RUN -o avg.safetensors` (random access)",
+}
 print(f"\n{count} checkpoint folders × 2 shards × {shard_mb} MB (F32), page cache warm; {machine}; {versions}\n")
-print("| command | median s | min–max s | ratio to Python | peak RSS MiB |")
-print("|---|---|---|---|---|")
-for label, key, rss in rows:
-    values = times[key]
-    print(f"| {label} | {statistics.median(values):.2f} | {min(values):.2f}–{max(values):.2f} | **{statistics.median(values) / reference:.2f}x** | {int(rss) / 1024:.0f} |")
+print("| sharding | command | median s | min–max s | ratio to Python | peak RSS MiB |")
+print("|---|---|---|---|---|---|")
+for name, label in labels.items():
+    layout = name.split()[1]
+    reference = statistics.median(times[f"python {layout}"])
+    values = times[name]
+    sharding = "same in every checkpoint" if layout == "same" else "different in every checkpoint"
+    print(f"| {sharding} | {label} | {statistics.median(values):.2f} | {min(values):.2f}–{max(values):.2f} "
+          f"| **{statistics.median(values) / reference:.2f}x** | {rss[name] / 1024:.0f} |")
 PY

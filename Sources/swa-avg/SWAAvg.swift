@@ -108,7 +108,8 @@ struct SWAAvg: ParsableCommand {
         let span = "\(report.positionSource) \(formatPosition(positions.first!))…\(formatPosition(positions.last!))"
         print("averaged \(report.inputs.count) checkpoints (\(span), \(report.method)) -> \(report.output)")
         let elements = header.tensors.reduce(0) { $0 + $1.elementCount }
-        print("  \(header.tensors.count) tensors, \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(report.frames ?? 0) frames; "
+        let frames = (report.frames ?? 0) > 0 ? " in \(report.frames!) frames" : ""
+        print("  \(header.tensors.count) tensors, \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0))\(frames); "
             + String(format: "%.2f s", report.seconds))
         if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
             print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: run swa-bn-update \(report.output) --data TRAIN -o OUT")
