@@ -3,18 +3,20 @@
 # avg_checkpoints.py does, with safetensors, measured in the same run on the same files
 # (`make bench-hf`).
 #
-# It writes $SWA_BENCH_COUNT (8) Trainer-like checkpoint folders of 2 shards × $SWA_BENCH_SHARD_MB
-# (100) MB of F32 tensors each (model.safetensors.index.json as transformers writes it, the same
-# sharding in every checkpoint, as a Trainer saves them) into a temporary folder, warms the page
-# cache, then times, interleaved, $SWA_BENCH_RUNS rounds of
+# It writes two runs of $SWA_BENCH_COUNT (8) Trainer-like checkpoint folders of 2 shards ×
+# $SWA_BENCH_SHARD_MB (100) MB of F32 tensors each (model.safetensors.index.json as transformers
+# writes it, config.json, trainer_state.json) into a temporary folder: `same` splits the tensors
+# over the shards the same way in every checkpoint (as a Trainer saves them: swa-avg streams in
+# lockstep), `mixed` differently in every checkpoint (swa-avg reads in place: random access).
+# It warms the page cache, then times $SWA_BENCH_RUNS interleaved rounds of
 #   python (timm) : for each checkpoint, for each shard, safe_open(framework="pt") and
 #                   get_tensor every key; sum in Float64 (timm: v.clone().to(torch.float64),
 #                   then +=); divide by n; .to(float32) and save_file one plain .safetensors
 #   swa-avg       : `swa-avg RUN -o OUT.safetensors --force -q` (reads, checks, averages and
-#                   hashes all inputs, writes one plain .safetensors)
+#                   hashes all inputs, writes one plain .safetensors), on both runs
 #   swa-avg -o DIR/ : the same into a Hugging Face folder (2 shards, index, config copied)
-# and the peak RSS of one run of each with GNU /usr/bin/time -v. It checks that the Python
-# and swa-avg outputs hold the same bits, and prints a markdown table with medians and ratios.
+# each under GNU /usr/bin/time -v (wall time, peak RSS). It checks that the Python and swa-avg
+# outputs hold the same bits, and prints a markdown table with medians and ratios to Python.
 #
 # Environment: SWA_BENCH_COUNT (8), SWA_BENCH_SHARD_MB (100), SWA_BENCH_RUNS (3),
 # SWA_AVG (a prebuilt swa-avg to time instead of a release build of this package), TMPDIR.
