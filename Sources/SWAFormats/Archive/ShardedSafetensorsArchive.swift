@@ -59,7 +59,8 @@ public final class ShardedSafetensorsArchive: RandomAccessTensorArchive {
         let modelFile: String
         if ModelFolder.isDirectory(path) {
             guard let found = ModelFolder.modelFile(in: path) else {
-                throw SWAError(file: path, "holds no model: neither \(ModelFolder.indexName) nor \(ModelFolder.singleFileName)")
+                throw SWAError(file: path, "holds no model: neither \(ModelFolder.indexName) nor \(ModelFolder.singleFileName)"
+                    + " (a folder of checkpoint folders is a run: give one of them, e.g. checkpoint-<step>/)")
             }
             folder = path
             modelFile = found
