@@ -164,7 +164,7 @@ extension DataSet {
             throw SWAError(file: path, "a single .npy array; data must be an .npz archive holding x and y (numpy.savez) or a checkpoint-format file")
         case .zstd, .safetensors:
             return try CheckpointArrays(path: path)
-        case .pytorchZip, .pickle:
+        case .pytorchZip, .pickle, .safetensorsIndex:
             throw SWAError(file: path, "a \(format.description), not a data file; data must be an .npz archive holding x and y (numpy.savez) or a checkpoint-format file")
         case .unknown:
             return try CheckpointArrays(path: path)

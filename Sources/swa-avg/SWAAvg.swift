@@ -31,7 +31,8 @@ struct SWAAvg: ParsableCommand {
     @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints.", valueName: "input"))
     var inputs: [String]
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the averaged checkpoint.", valueName: "file"))
+    @Option(name: [.short, .customLong("output")],
+            help: ArgumentHelp("Where to write: NAME.safetensors (plain), FOLDER/ (Hugging Face folder), or any other name (zstd).", valueName: "file"))
     var output: String
 
     @OptionGroup(title: "Selection")
@@ -49,6 +50,10 @@ struct SWAAvg: ParsableCommand {
 
     @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's."))
     var buffers: BufferPolicy = .average
+
+    @Option(help: ArgumentHelp("Largest tensor data per shard of a folder output (-o FOLDER/): 5GB, 500MB, 2GiB or bytes.", valueName: "size"),
+            transform: byteSizeArgument)
+    var maxShardSize: Int = OutputOptions.defaultMaxShardByteCount
 
     @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
     var dryRun = false
@@ -70,8 +75,9 @@ struct SWAAvg: ParsableCommand {
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
             .weighted(weights ?? Array(repeating: 1, count: selected.count))
         }
-        let request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
+        var request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
                                        outputDType: dtype, destination: output, overwrite: force)
+        request.outputOptions.maxShardByteCount = maxShardSize
         let averager = StreamingAverager(request: request)
         if dryRun {
             var plan = try averager.plan()
@@ -103,7 +109,8 @@ struct SWAAvg: ParsableCommand {
         let span = "\(report.positionSource) \(formatPosition(positions.first!))…\(formatPosition(positions.last!))"
         print("averaged \(counted(report.inputs.count, "checkpoint")) (\(span), \(report.method)) -> \(report.output)")
         let elements = header.tensors.reduce(0) { $0 + $1.elementCount }
-        print("  \(counted(header.tensors.count, "tensor")), \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(counted(report.frames ?? 0, "frame")); "
+        let frames = (report.frames ?? 0) > 0 ? " in \(counted(report.frames!, "frame"))" : ""
+        print("  \(counted(header.tensors.count, "tensor")), \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0))\(frames); "
             + String(format: "%.2f s", report.seconds))
         if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
             // The output carries the last input's graph and preprocessing: ask for what it lacks.

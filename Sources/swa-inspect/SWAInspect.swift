@@ -29,6 +29,8 @@ struct SWAInspect: ParsableCommand {
         if info.container == "zstd" {
             let table = info.seekTable ? "seek table of \(counted(info.seekTableFrames ?? 0, "frame"))" : "no seek table"
             print("container: zstd, \(counted(info.frames, "frame")) (\(table)), checksums verified")
+        } else if info.container == FileFormat.safetensorsIndex.rawValue {
+            print("container: sharded safetensors (an index and its shards, read as one checkpoint)")
         } else {
             print("container: plain safetensors (uncompressed)")
         }

@@ -13,11 +13,19 @@ public enum TensorArchives {
     ///   without reading their headers twice).
     /// - Throws: if the file cannot be read, is not a checkpoint, or its header is invalid;
     ///   every error names the file.
+    ///
+    /// A folder holding one model (`ModelFolder`) and a sharded safetensors index are read by
+    /// `ShardedSafetensorsArchive`.
     public static func open(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> any TensorArchive {
+        if ModelFolder.isDirectory(path) {
+            return try ShardedSafetensorsArchive(path: path, onRawBytes: onRawBytes)
+        }
         let format = try FileFormat.detect(path: path)
         switch format {
         case .zstd, .safetensors, .unknown:
             return try SafetensorsArchive(path: path, onRawBytes: onRawBytes)
+        case .safetensorsIndex:
+            return try ShardedSafetensorsArchive(path: path, onRawBytes: onRawBytes)
         case .npz, .npy, .zip, .pytorchZip, .pickle:
             throw SWAError(file: path, notACheckpoint(format))
         }
@@ -30,7 +38,7 @@ public enum TensorArchives {
     /// found nothing to read), the phrase is "not a checkpoint (neither zstd nor safetensors)".
     public static func notACheckpoint(_ format: FileFormat) -> String {
         switch format {
-        case .zstd, .safetensors, .unknown:
+        case .zstd, .safetensors, .unknown, .safetensorsIndex:
             "not a checkpoint (neither zstd nor safetensors)"
         case .pytorchZip, .pickle:
             "a \(format.description), not a checkpoint; save the state_dict with safetensors.torch.save_file instead"

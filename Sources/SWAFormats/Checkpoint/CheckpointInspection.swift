@@ -42,7 +42,7 @@ public struct CheckpointInspection: Codable, Sendable {
         let frames = try archive.openDataStream().finish()
         let header = archive.header
         var seekTable: SeekTable?
-        if archive.format == .zstd {
+        if archive.format == .zstd, archive is SafetensorsArchive {
             seekTable = try SeekTable.read(from: InputFile(path: path))
             if let seekTable {
                 let described = seekTable.entries.reduce(0) { $0 + $1.decompressedByteCount }

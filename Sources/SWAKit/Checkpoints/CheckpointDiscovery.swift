@@ -10,6 +10,12 @@ import Foundation
 /// Only headers are read. In a directory, hidden files are ignored and a file that is neither
 /// zstd nor safetensors (a README, a log) is skipped with a warning, unless its name ends in
 /// `.safetensors`, `.zst`, `.zstd` or `.bin`: a damaged checkpoint is an error, never skipped.
+///
+/// Folders (docs/CLI.md, "Hugging Face folders"): a folder holding one model (`ModelFolder`:
+/// an index with its shards, or a `model.safetensors`) is one checkpoint, positioned by its
+/// `trainer_state.json` (`swa.step`), else the number in its name. A folder whose subfolders
+/// hold models (a Trainer's `output/` with `checkpoint-<step>/` folders) is a run of them; the
+/// files beside those subfolders are not read (a warning names a model saved there).
 /// - Parameter warn: receives one line per skipped file.
 public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _ in }) throws -> CheckpointSequence {
     var paths: [String] = []
@@ -27,6 +33,18 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
             names = try FileManager.default.contentsOfDirectory(atPath: input).filter { !$0.hasPrefix(".") }.sorted()
         } catch {
             throw SWAError(file: input, "cannot list the directory: \(error.localizedDescription)")
+        }
+        let modelFolders = names.map { ModelFolder.join(input, $0) }.filter(ModelFolder.isModelFolder)
+        if !modelFolders.isEmpty {
+            if let model = ModelFolder.modelFile(in: input) {
+                warn("ignoring \(model): the model folders in \(input) are the checkpoints of the run")
+            }
+            paths += modelFolders
+            continue
+        }
+        if ModelFolder.isModelFolder(input) {
+            paths.append(input)
+            continue
         }
         var found = 0
         for name in names {

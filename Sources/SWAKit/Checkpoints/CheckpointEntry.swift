@@ -7,7 +7,7 @@ public struct CheckpointEntry: Sendable {
     public var path: String
     /// The tensors (storage order) and metadata, as the checkpoint's `TensorArchive` presents them.
     public var header: SafetensorsHeader
-    /// The format its first bytes tell (`FileFormat.detect`): `.zstd` or `.safetensors`.
+    /// The format its archive reports: `.zstd`, `.safetensors`, or `.safetensorsIndex` for a sharded checkpoint.
     public var format: FileFormat
     /// Whether the file is a zstd stream (else plain safetensors).
     public var isCompressed: Bool { format == .zstd }
