@@ -4,7 +4,7 @@
 SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
 SWIFT ?= swift
 BIN := .build/release
-TOOLS := swa-avg swa-inspect swa-bn-update swa-eval
+TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-landscape
 
 # Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, .../share/man/man1, completions
 # under .../share (scripts/install.sh); `make uninstall` removes what its manifest lists.
@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-landscape deps clean
 
 all: build
 
@@ -83,6 +83,11 @@ bench: deps
 # swa-bn-update and swa-eval against PyTorch (needs torch, numpy and safetensors in python3; ~13 minutes)
 bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
+
+# swa-landscape width: points per second against the same loop in PyTorch (needs torch, numpy,
+# safetensors, scikit-learn and zstandard in python3; about a minute)
+bench-landscape: deps
+	@bash Benchmarks/bench-landscape.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist
