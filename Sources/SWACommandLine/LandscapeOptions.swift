@@ -11,7 +11,7 @@ extension DirectionIgnore: ExpressibleByArgument {}
 /// Parses `--steps` / `--distances` (`A:B:N` or `T,T,...`) for `@Option(transform:)`.
 public func sweepArgument(_ text: String) throws -> SweepValues {
     do {
-        return try SweepValues.parse(text, flag: "the range")
+        return try SweepValues.parse(text, flag: nil)  // the parser names the flag and the value
     } catch let error as SWAError {
         throw ValidationError(error.message)
     }

@@ -1,4 +1,5 @@
 import RealModule
+import SWAData
 import SWAEngine
 import SWAFormats
 
@@ -24,29 +25,15 @@ public enum DirectionIgnore: String, Sendable, CaseIterable, Codable {
     case biasbn
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators"):
-/// the state advances by 0x9E3779B97F4A7C15 and each output is the state through a fixed
-/// 64-bit mixer. Small, fast, and the same numbers on every machine and thread count.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A uniform Double in (0, 1]: the top 53 bits of one output, plus one, times 2⁻⁵³.
     mutating func nextOpenUnit() -> Double { Double((next() >> 11) + 1) * 0x1p-53 }
 }
 
 /// Seeded random directions in weight space for `swa-landscape width` and their normalisation.
 ///
-/// Direction k (0-based) of seed S draws from its own SplitMix64 stream, seeded with
+/// Direction k (0-based) of seed S draws from its own SplitMix64 stream (Steele, Lea & Flood
+/// 2014; the generator of SWAData's augmentation), seeded with
 /// `S + (k + 1)·0xD1B54A32D192ED03` (wrapping): the directions are independent of how many are
 /// asked for and of the order or thread they are made on. The stream fills every trainable
 /// tensor of the graph in graph order (`ModelGraph.floatTensorKeys(.trainable)`), element by

@@ -20,33 +20,36 @@ public struct SweepValues: Sendable, Equatable {
     }
 
     /// Parses `A:B:N` or `T,T,...`.
-    /// - Parameter flag: the flag's name, for the message (`--steps`, `--distances`).
+    /// - Parameter flag: the flag's name, for the message (`--steps`, `--distances`); nil when
+    ///   the caller names the flag and the text itself (the argument parser does).
     /// - Throws: one line naming the flag and the text: an empty text, a part that is not a
     ///   number, N below 1, N = 1 with A ≠ B, or a range and a list mixed.
-    public static func parse(_ text: String, flag: String = "--steps") throws -> SweepValues {
+    public static func parse(_ text: String, flag: String? = "--steps") throws -> SweepValues {
         let trimmed = text.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw SWAError("\(flag) is empty: give A:B:N or a list T,T,...") }
+        // "--steps '0:1' is not a range ..." or, without a flag, "'0:1' is not a range ...".
+        let subject = flag.map { "\($0) '\(text)'" } ?? "'\(text)'"
+        guard !trimmed.isEmpty else { throw SWAError("\(flag ?? "the value") is empty: give A:B:N or a list T,T,...") }
         if trimmed.contains(":") {
             let parts = trimmed.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
             guard parts.count == 3, let start = Double(parts[0]), let end = Double(parts[1]), let count = Int(parts[2]) else {
-                throw SWAError("\(flag) '\(text)' is not a range A:B:N (start, end, number of points; e.g. -0.5:1.5:21)")
+                throw SWAError("\(subject) is not a range A:B:N (start, end, number of points; e.g. -0.5:1.5:21)")
             }
-            guard count >= 1 else { throw SWAError("\(flag) '\(text)' asks for \(count) points; N must be at least 1") }
-            guard count <= 1_000_000 else { throw SWAError("\(flag) '\(text)' asks for \(count) points; at most 1,000,000") }
+            guard count >= 1 else { throw SWAError("\(subject) asks for \(count) points; N must be at least 1") }
+            guard count <= 1_000_000 else { throw SWAError("\(subject) asks for \(count) points; at most 1,000,000") }
             if count == 1 && start != end {
-                throw SWAError("\(flag) '\(text)' asks for 1 point between two different values; give N ≥ 2, or A:A:1")
+                throw SWAError("\(subject) asks for 1 point between two different values; give N ≥ 2, or A:A:1")
             }
-            return try SweepValues(linspace(start, end, count), flag: flag)
+            return try SweepValues(linspace(start, end, count), flag: flag ?? "the value")
         }
         let items = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
         var values: [Double] = []
         for item in items {
             guard let value = Double(item) else {
-                throw SWAError("\(flag) '\(text)': '\(item)' is not a number (give A:B:N or a list T,T,...)")
+                throw SWAError("\(subject): '\(item)' is not a number (give A:B:N or a list T,T,...)")
             }
             values.append(value)
         }
-        return try SweepValues(values, flag: flag)
+        return try SweepValues(values, flag: flag ?? "the value")
     }
 
     /// `count` values from `start` to `end`, both exact: value i is start + i·(end − start)/(count − 1)

@@ -57,14 +57,15 @@ import Testing
 
     @Test func badRangesAndCountsAreUsageErrors() throws {
         for (arguments, message) in [
-            (["line", Self.ckpt10, Self.ckpt20, "--steps", "0:1"], "the range '0:1' is not a range A:B:N"),
-            (["line", Self.ckpt10, Self.ckpt20, "--steps="], "the range is empty"),
-            (["line", Self.ckpt10, Self.ckpt20, "--steps", "0:1:0"], "asks for 0 points"),
-            (["width", Self.ckpt20, "--directions", "0"], "--directions must be at least 1, got 0"),
+            (["line", Self.ckpt10, Self.ckpt20, "--steps", "0:1"], "The value '0:1' is invalid for '--steps <range>': '0:1' is not a range A:B:N"),
+            (["line", Self.ckpt10, Self.ckpt20, "--steps="], "Missing value for '--steps <range>'"),
+            (["width", Self.ckpt20, "--distances", "1,x"], "The value '1,x' is invalid for '--distances <range>': '1,x': 'x' is not a number"),
+            (["line", Self.ckpt10, Self.ckpt20, "--steps", "0:1:0"], "The value '0:1:0' is invalid for '--steps <range>': '0:1:0' asks for 0 points; N must be at least 1"),
+            (["width", Self.ckpt20, "--directions", "0"], "--directions must be at least 1, got 0\n"),
         ] {
             let result = try ToolRunner.run("swa-landscape", arguments + Self.data)
             #expect(result.status == 2, "\(arguments)")
-            #expect(result.stderr.contains(message), "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("swa-landscape: Error: " + message), "\(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
     }
