@@ -52,7 +52,13 @@ extension LandscapePlot {
                 document.element("circle", ["class": "point", "cx": n(cx), "cy": n(cy), "r": "6", "fill": "white", "stroke": "#222", "stroke-width": "1.5"])
             }
             if placed.role != "checkpoint" {
-                document.text(fileName(placed.model), x: cx + 9, y: cy - 8, size: 12, bold: true, className: "placed-label")
+                // Right of the point, or left of it near the right edge, so the label stays inside the
+                // plot; a white halo keeps it readable on dark cells.
+                let onRight = cx < plotLeft + 0.75 * (plotRight - plotLeft)
+                document.element("text", ["class": "placed-label", "x": n(onRight ? cx + 9 : cx - 9), "y": n(cy - 8), "font-size": "12",
+                                          "text-anchor": onRight ? "start" : "end", "font-weight": "bold", "fill": "#111",
+                                          "stroke": "white", "stroke-width": "3", "paint-order": "stroke"],
+                                 text: fileName(placed.model))
             }
         }
         let aTicks = AxisTicks.nice(in: x.domain, target: 6), bTicks = AxisTicks.nice(in: y.domain, target: 6)
