@@ -4,7 +4,7 @@
 SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
 SWIFT ?= swift
 BIN := .build/release
-TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-convert
+TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-convert swa-landscape
 
 # Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, .../share/man/man1, completions
 # under .../share (scripts/install.sh); `make uninstall` removes what its manifest lists.
@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape deps clean
 
 all: build
 
@@ -87,6 +87,11 @@ bench-forward: deps
 # swa-avg over a Hugging Face sharded run against timm's avg_checkpoints.py approach in Python (needs torch, safetensors)
 bench-hf: deps
 	@bash Benchmarks/bench-hf.sh
+
+# swa-landscape width: points per second against the same loop in PyTorch (needs torch, numpy,
+# safetensors, scikit-learn and zstandard in python3; about a minute)
+bench-landscape: deps
+	@bash Benchmarks/bench-landscape.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

@@ -23,3 +23,11 @@ step "2. swa-bn-update: recompute the averaged model's BN statistics on the trai
 step "3. swa-eval: the SWA model against the FGE ensemble of the same 6 checkpoints, on the test data"
 "$bin/swa-eval" swa-bn.bin --ensemble fixtures/checkpoints --start 10 --every 2 \
     --data fixtures/data/test.npz --before-bn swa.bin
+
+step "4. swa-landscape line: from SWA (t = 0) to the last SGD checkpoint (t = 1), BN recomputed at every point"
+"$bin/swa-landscape" line swa-bn.bin fixtures/checkpoints/ckpt-020.safetensors.zst \
+    --train fixtures/data/train.npz --test fixtures/data/test.npz --steps=-0.5:1.5:9
+
+step "5. swa-landscape width: 3 random directions from SWA and from SGD (the same directions for both)"
+"$bin/swa-landscape" width swa-bn.bin fixtures/checkpoints/ckpt-020.safetensors.zst \
+    --train fixtures/data/train.npz --test fixtures/data/test.npz --directions 3 --distances 0:10:11 --seed 1

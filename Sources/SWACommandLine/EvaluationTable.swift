@@ -35,6 +35,11 @@ public struct EvaluationTable {
                 + "SWA costs 1 forward pass per sample, the ensemble \(ensemble.members.count)"
                 + String(format: " (%.2f s vs %.2f s)", report.model.seconds, ensemble.seconds))
         }
+        if let linearization = report.linearization {
+            let pairs = linearization.memberPairs.map { String(format: ", the members' from each other by %.4f", $0) } ?? ""
+            lines.append(String(format: "Linearization (paper §3.5): the model's predictions differ from the ensemble's by a mean "
+                + "total variation of %.4f", linearization.modelVsEnsemble) + pairs + ".")
+        }
         return lines.joined(separator: "\n")
     }
 

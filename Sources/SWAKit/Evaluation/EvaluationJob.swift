@@ -83,6 +83,9 @@ public struct EvaluationJob: Sendable {
             if begun { progress.end(dataSet.sampleCount) }
             report.ensemble = .init(fge)
             report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
+            report.linearization = Linearization(
+                modelVsEnsemble: meanTotalVariation(modelPredictions.probabilities, fge.probabilities, classes: model.classCount),
+                memberPairs: fge.memberPairsTotalVariation)
             if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath, overwrite: overwrite) }
             if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath, overwrite: overwrite) }
         }
