@@ -47,6 +47,9 @@ struct SWAEval: ParsableCommand {
     @Option(help: ArgumentHelp("Write an SVG plot of ensemble accuracy and NLL against k, with the model as a line.", valueName: "file.svg"))
     var plot: String?
 
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -56,9 +59,10 @@ struct SWAEval: ParsableCommand {
     }
 
     func run() throws {
-        let job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
                                 csvPath: csv, plotPath: plot)
+        job.archiveOptions = pytorch.archiveOptions
         let report = try job.run(progress: ProgressBars(tool: "swa-eval", reporting: reporting))
         if reporting.json {
             try printJSON(report)

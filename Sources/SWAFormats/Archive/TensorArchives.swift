@@ -13,12 +13,21 @@ public enum TensorArchives {
     ///   without reading their headers twice).
     /// - Throws: if the file cannot be read, is not a checkpoint, or its header is invalid;
     ///   every error names the file.
-    public static func open(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> any TensorArchive {
+    public static func open(path: String, options: ArchiveOptions = .none,
+                            onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> any TensorArchive {
         let format = try FileFormat.detect(path: path)
         switch format {
         case .zstd, .safetensors, .unknown:
+            if let key = options.key {
+                throw SWAError(file: path, "--key '\(key)' selects an object inside a PyTorch file; this is \(format == .zstd ? "a zstd-compressed safetensors" : "a safetensors") checkpoint")
+            }
+            if let prefix = options.stripPrefix {
+                throw SWAError(file: path, "--strip-prefix '\(prefix)' applies to PyTorch files; this is \(format == .zstd ? "a zstd-compressed safetensors" : "a safetensors") checkpoint")
+            }
             return try SafetensorsArchive(path: path, onRawBytes: onRawBytes)
-        case .npz, .npy, .zip, .pytorchZip, .pickle:
+        case .pytorchZip, .pickle:
+            return try PyTorchArchive(path: path, format: format, options: options, onRawBytes: onRawBytes)
+        case .npz, .npy, .zip:
             throw SWAError(file: path, notACheckpoint(format))
         }
     }
@@ -32,9 +41,7 @@ public enum TensorArchives {
         switch format {
         case .zstd, .safetensors, .unknown:
             "not a checkpoint (neither zstd nor safetensors)"
-        case .pytorchZip, .pickle:
-            "a \(format.description), not a checkpoint; save the state_dict with safetensors.torch.save_file instead"
-        case .npz, .npy, .zip:
+        case .npz, .npy, .zip, .pytorchZip, .pickle:
             "a \(format.description), not a checkpoint"
         }
     }
