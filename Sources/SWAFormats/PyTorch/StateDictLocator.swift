@@ -200,6 +200,7 @@ struct StateDictLocator {
 
     private func describeRoot() -> String {
         if let top = heap.dictionary(root) {
+            guard top.count > 0 else { return " (it holds an empty dict)" }
             let keys = top.entries.prefix(12).map { heap.text($0.key) ?? heap.describeScalar($0.key) }
             return " (it holds \(keys.joined(separator: ", "))\(top.count > 12 ? ", ..." : ""))"
         }
