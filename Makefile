@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-pt deps clean
 
 all: build
 
@@ -83,6 +83,10 @@ bench: deps
 # swa-bn-update and swa-eval against PyTorch (needs torch, numpy and safetensors in python3; ~13 minutes)
 bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
+
+# swa-avg over 16 x 100 MB torch.save files against timm's avg_checkpoints procedure (needs torch and safetensors)
+bench-pt: deps
+	@bash Benchmarks/bench-pt.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist
