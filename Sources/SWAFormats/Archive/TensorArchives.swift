@@ -6,11 +6,16 @@ public enum TensorArchives {
     /// zstd streams and plain safetensors files are read by `SafetensorsArchive`. So is a file
     /// of no known format: the safetensors reader's checks then say what is wrong with it (an
     /// absurd header length, a file too short), as docs/FORMAT.md promises. A file positively
-    /// recognised as something else is a one-line error naming it and its format, e.g.
+    /// recognised as something else (not a PyTorch file) is a one-line error naming it and its format, e.g.
     /// `data.bin: a NumPy .npz archive, not a checkpoint`.
-    /// - Parameter onRawBytes: sees every byte read from disk from the first on, through the
-    ///   first data stream opened without an observer (the averager hashes inputs this way
-    ///   without reading their headers twice).
+    /// PyTorch `torch.save` files (zip or legacy) are read by `PyTorchArchive`, which presents
+    /// their state dict (docs/FORMAT.md, "PyTorch files").
+    /// - Parameters:
+    ///   - options: which state dict of a PyTorch file and what to strip from its names; either
+    ///     set on a safetensors file is an error.
+    ///   - onRawBytes: sees every byte read from disk from the first on, through the first data
+    ///     stream opened without an observer (the averager hashes inputs this way without
+    ///     reading their headers twice).
     /// - Throws: if the file cannot be read, is not a checkpoint, or its header is invalid;
     ///   every error names the file.
     public static func open(path: String, options: ArchiveOptions = .none,
