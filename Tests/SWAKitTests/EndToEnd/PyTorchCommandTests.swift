@@ -74,3 +74,29 @@ import Testing
         #expect(a["ensemble"]?["curve"]?.serialized == b["ensemble"]?["curve"]?.serialized)
     }
 }
+
+extension PyTorchCommandTests {
+    @Test("swa-bn-update reads a .pt model chosen with --key: the same result as from our checkpoint")
+    func batchNormUpdateFromPyTorch() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            let ours = "fixtures/checkpoints/ckpt-020.safetensors.zst"
+            let graph = try ToolRunner.run("swa-bn-update", [ours, "--print-graph"])
+            #expect(graph.status == 0, "\(graph.stderr)")
+            let graphPath = try TestSupport.write(Array(graph.stdout.utf8), to: folder, name: "graph.json")
+            // The run's last checkpoint as the paper's code saves it (no swa.preprocess: the
+            // normalisation the zstd checkpoint records is given by flags).
+            let fromTorch = folder + "/torch-bn.bin"
+            let torch = try ToolRunner.run("swa-bn-update", ["fixtures/pytorch/run/epoch-020.pt", "--key", "state_dict", "--graph", graphPath,
+                                                             "--mean", "0.30536583533653844", "--std", "0.3759227772412325",
+                                                             "--data", "fixtures/data/train.npz", "-o", fromTorch, "-q"])
+            #expect(torch.status == 0, "\(torch.stderr)")
+            let fromOurs = folder + "/ours-bn.bin"
+            let reference = try ToolRunner.run("swa-bn-update", [ours, "--graph", graphPath, "--data", "fixtures/data/train.npz", "-o", fromOurs, "-q"])
+            #expect(reference.status == 0, "\(reference.stderr)")
+            let a = try TestSupport.readAll(fromTorch)
+            let b = try TestSupport.readAll(fromOurs)
+            #expect(Set(a.tensors.keys) == Set(b.tensors.keys))
+            for (name, (_, bytes)) in a.tensors { #expect(bytes == b.tensors[name]?.1, "\(name)") }
+        }
+    }
+}
