@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import SWAData
 @testable import SWAFormats
 @testable import SWAKit
 import SWATestSupport
@@ -118,6 +119,24 @@ import SWATestSupport
                 #expect(TestSupport.contents(of: folder).isEmpty)
             }
             #expect(!FileManager.default.fileExists(atPath: Self.maliciousMarker))
+        }
+    }
+
+    @Test("Random corruptions of zip and legacy files are read or refused, never a crash")
+    func corruptedFiles() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            var generator = SeededGenerator(seed: 17)
+            for name in ["views.pt", "legacy.pt"] {
+                let whole = try TestSupport.bytes(of: Self.folder + "/" + name)
+                for round in 0..<150 {
+                    var bytes = whole
+                    for _ in 0..<4 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+                    let path = try TestSupport.write(bytes, to: folder, name: "\(round)-\(name)")
+                    if let archive = try? TensorArchives.open(path: path), let stream = try? archive.openDataStream() {
+                        for info in archive.header.tensors { _ = try? stream.readTensorBytes(info) }
+                    }
+                }
+            }
         }
     }
 

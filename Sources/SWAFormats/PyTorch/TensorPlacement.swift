@@ -36,9 +36,10 @@ struct TensorPlacement: Sendable {
         guard storage.elementCount <= available else {
             throw SWAError(file: path, "tensor '\(name)': storage \(recordName) holds \(available) elements, the pickle says \(storage.elementCount)")
         }
+        // Element indices are absolute in the storage record (a legacy view starts at its offset).
         var count = 1
-        var lastIndex = storage.viewOffset + tensor.storageOffset
-        var overflow = false
+        var (lastIndex, overflow) = storage.viewOffset.addingReportingOverflow(tensor.storageOffset)
+        let start = lastIndex
         for (size, stride) in zip(tensor.shape, tensor.strides) {
             var step: Int
             (count, overflow) = count.multipliedReportingOverflow(by: size)
@@ -48,14 +49,14 @@ struct TensorPlacement: Sendable {
             (lastIndex, overflow) = lastIndex.addingReportingOverflow(step)
             if overflow { break }
         }
-        guard !overflow, count == 0 || lastIndex < storage.elementCount + storage.viewOffset else {
+        guard !overflow, start <= storage.elementCount, count == 0 || lastIndex < storage.elementCount else {
             throw SWAError(file: path, "tensor '\(name)' (size \(TensorInfo.describe(tensor.shape)), stride \(TensorInfo.describe(tensor.strides)), offset \(tensor.storageOffset)) reaches past the end of its storage \(recordName) of \(storage.elementCount) elements: storage out of range")
         }
         self.name = name
         dtype = storage.dtype
         shape = tensor.shape
         strides = tensor.strides
-        firstElementOffset = range.lowerBound + (storage.viewOffset + tensor.storageOffset) * elementSize
+        firstElementOffset = range.lowerBound + start * elementSize
         byteSwap = file.bigEndian && elementSize > 1
         elementCount = count
         var expected = 1

@@ -45,7 +45,7 @@ struct ZipDirectory {
                 throw fail("zip64 sizes without a zip64 locator")
             }
             let recordOffset = locator.le64(8)
-            guard recordOffset <= UInt64(file.size - 56), let record = try file.bytes(at: Int(recordOffset), count: 56),
+            guard file.size >= 56, recordOffset <= UInt64(file.size - 56), let record = try file.bytes(at: Int(recordOffset), count: 56),
                   record.le32(0) == 0x0606_4B50 else {
                 throw fail("the zip64 end record is missing")
             }
@@ -95,7 +95,7 @@ struct ZipDirectory {
                 }
                 extra += 4 + length
             }
-            guard localOffset <= UInt64(file.size - 30), compressedSize <= UInt64(file.size),
+            guard localOffset <= UInt64(file.size), UInt64(file.size) - localOffset >= 30, compressedSize <= UInt64(file.size),
                   let local = try file.bytes(at: Int(localOffset), count: 30), local.le32(0) == 0x0403_4B50 else {
                 throw fail("member '\(name)' has no local header where the directory says")
             }
