@@ -44,7 +44,8 @@ public struct PyTorchStructure: Codable, Sendable {
                 if case .native(let native)? = heap.node(entry.value) { return native is TorchTensorReference }
                 return false
             }.count
-            return tensors > 0 ? "dict of \(dictionary.count) entries, \(tensors) tensors" : "dict of \(dictionary.count) entries"
+            let entries = dictionary.count == 1 ? "dict of 1 entry" : "dict of \(dictionary.count) entries"
+            return tensors > 0 ? "\(entries), \(tensors) tensor\(tensors == 1 ? "" : "s")" : entries
         case .list(let elements): return "list of \(elements.count)"
         case .tuple(let elements): return "tuple of \(elements.count)"
         case .set(let elements): return "set of \(elements.count)"
