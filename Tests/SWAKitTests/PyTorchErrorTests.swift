@@ -104,6 +104,22 @@ import SWATestSupport
         }
     }
 
+    @Test("A zip saved on a big-endian machine (byteorder 'big') is swapped to little-endian; any other byteorder is an error")
+    func bigEndianZip() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            let values: [Float] = [1.5, -2, 3.25, 1e-3]
+            let bigEndian = values.flatMap { withUnsafeBytes(of: $0.bitPattern.bigEndian) { Array($0) } }
+            let littleEndian = values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian) { Array($0) } }
+            let path = try Self.writeTorchZip(pickle: Self.stateDict(size: 4, storageCount: 4), storage: bigEndian, in: folder, byteorder: "big")
+            let archive = try TensorArchives.open(path: path)
+            #expect(try archive.readTensor(named: "w") == littleEndian)
+            let stream = try archive.openDataStream()
+            #expect(try stream.readTensorBytes(archive.header.tensors[0]) == littleEndian)
+            let odd = try Self.writeTorchZip(pickle: Self.stateDict(size: 4, storageCount: 4), storage: bigEndian, in: folder, name: "odd.pt", byteorder: "middle")
+            #expect(TestSupport.errorDescription { _ = try TensorArchives.open(path: odd) } == "\(odd): archive/byteorder says 'middle', neither 'little' nor 'big'")
+        }
+    }
+
     @Test("Bad PyTorch input through the tool: one line, exit 1, no output file")
     func toolRefusesBadInput() throws {
         try TestSupport.withTemporaryDirectory { folder in
@@ -160,11 +176,11 @@ import SWATestSupport
     }
 
     /// A zip in torch.save's layout: `archive/data.pkl`, `archive/data/0` (if given), `archive/byteorder`.
-    static func writeTorchZip(pickle: [UInt8], storage: [UInt8]?, in folder: String, name: String = "model.pt") throws -> String {
+    static func writeTorchZip(pickle: [UInt8], storage: [UInt8]?, in folder: String, name: String = "model.pt", byteorder: String = "little") throws -> String {
         let path = folder + "/" + name
         var members: [(name: String, bytes: [UInt8])] = [(name: "archive/data.pkl", bytes: pickle)]
         if let storage { members.append((name: "archive/data/0", bytes: storage)) }
-        members.append((name: "archive/byteorder", bytes: Array("little".utf8)))
+        members.append((name: "archive/byteorder", bytes: Array(byteorder.utf8)))
         try NpzWriter.writeMembers(members, to: path, compressed: false)
         return path
     }
