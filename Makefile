@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt deps clean
 
 all: build
 
@@ -92,6 +92,10 @@ bench-hf: deps
 # safetensors, scikit-learn and zstandard in python3; about a minute)
 bench-landscape: deps
 	@bash Benchmarks/bench-landscape.sh
+
+# swa-avg over 16 x 100 MB torch.save files against timm's avg_checkpoints procedure (needs torch and safetensors)
+bench-pt: deps
+	@bash Benchmarks/bench-pt.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

@@ -61,6 +61,9 @@ struct SWAAvg: ParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -70,7 +73,7 @@ struct SWAAvg: ParsableCommand {
     }
 
     func run() throws {
-        let sequence = try discoverCheckpoints(inputs) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
+        let sequence = try discoverCheckpoints(inputs, options: pytorch.archiveOptions) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
         let selected = try selection.selection.apply(to: sequence)
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
             .weighted(weights ?? Array(repeating: 1, count: selected.count))

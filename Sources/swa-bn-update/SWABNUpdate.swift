@@ -62,6 +62,9 @@ struct SWABNUpdate: ParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -78,12 +81,13 @@ struct SWABNUpdate: ParsableCommand {
 
     func run() throws {
         if printGraph {
-            print(try modelOptions.source.graph(for: model.map { try LoadedCheckpoint(path: $0) }).json)
+            print(try modelOptions.source.graph(for: model.map { try LoadedCheckpoint(path: $0, options: pytorch.archiveOptions) }).json)
             return
         }
         let model = model!
-        let job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        var job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
                                      weighting: weighting, augment: augment, seed: seed, output: output!, overwrite: force)
+        job.archiveOptions = pytorch.archiveOptions
         let report = try job.run(progress: ProgressBars(tool: "swa-bn-update", reporting: reporting))
         if reporting.json {
             try printJSON(report)

@@ -25,6 +25,9 @@ struct SWAConvert: ParsableCommand {
 
         Examples:
           swa-convert output/checkpoint-500/ -o ckpt-500.bin
+          swa-convert fge-161.pt -o fge-161.safetensors
+          swa-convert checkpoint-200.pt --key swa_state_dict -o swa.bin \\
+              --arch preresnet164
           swa-convert swa.bin -o swa.safetensors
           swa-convert swa.bin -o averaged/ --max-shard-size 2GB
           swa-convert model.safetensors -o model.bin --arch preresnet20 --preprocess '{"layout":"nchw","mean":[0.5],"std":[0.25]}'
@@ -55,6 +58,9 @@ struct SWAConvert: ParsableCommand {
     @Flag(help: "Replace the output if it exists.")
     var force = false
 
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -67,10 +73,11 @@ struct SWAConvert: ParsableCommand {
     }
 
     func run() throws {
-        let request = ConversionRequest(
+        var request = ConversionRequest(
             input: input, destination: output, overwrite: force, outputDType: dtype, model: model.source,
             preprocessing: try preprocess.map { try Preprocessing.parse(metadataJSON: $0) },
             outputOptions: OutputOptions(maxShardByteCount: maxShardSize))
+        request.archiveOptions = pytorch.archiveOptions
         let report = try ConversionJob.run(request)
         if reporting.json { try printJSON(report); return }
         guard reporting.printsSummary else { return }

@@ -57,6 +57,9 @@ struct SWAEval: ParsableCommand {
     @Flag(help: "Replace the --csv and --plot files if they exist.")
     var force = false
 
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -66,9 +69,10 @@ struct SWAEval: ParsableCommand {
     }
 
     func run() throws {
-        let job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
                                 csvPath: csv, plotPath: plot, overwrite: force)
+        job.archiveOptions = pytorch.archiveOptions
         let report = try job.run(progress: ProgressBars(tool: "swa-eval", reporting: reporting))
         if reporting.json {
             try printJSON(report)

@@ -72,8 +72,9 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// Whether the toolkit reads this format as a checkpoint today.
-    public var isCheckpoint: Bool { self == .zstd || self == .safetensors }
+    /// Whether the toolkit reads this format as a checkpoint today. A bare pickle is not
+    /// counted (it may be any Python object); legacy `torch.save` files are taken by name.
+    public var isCheckpoint: Bool { self == .zstd || self == .safetensors || self == .pytorchZip }
 
     // MARK: - Magic bytes
 

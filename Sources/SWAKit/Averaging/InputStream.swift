@@ -40,7 +40,7 @@ final class AveragingInput: @unchecked Sendable {
         self.entry = entry
         let hash = HashState()
         self.hash = hash
-        let archive = try TensorArchives.open(path: entry.path) { bytes in
+        let archive = try TensorArchives.open(path: entry.path, options: entry.options) { bytes in
             hash.hasher.update(bufferPointer: bytes)
             counter.add(bytes.count)
         }

@@ -22,6 +22,8 @@ public struct BatchNormUpdateJob: Sendable {
     public var output: String
     /// Replace an existing output (`--force`).
     public var overwrite: Bool
+    /// How a PyTorch model file is read: `--key`, `--strip-prefix`.
+    public var archiveOptions: ArchiveOptions = .none
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, weighting: BatchNormWeighting = .batch,
                 augment: String? = nil, seed: UInt64 = 0, output: String, overwrite: Bool = false) {
@@ -44,7 +46,7 @@ public struct BatchNormUpdateJob: Sendable {
     /// - Parameter progress: the pass's progress; a warning when images get no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> BatchNormUpdateReport {
         let started = Date()
-        let model = try LoadedModel(path: modelPath, source: modelSource)
+        let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let checkpoint = model.checkpoint
         let update = BatchNormUpdate(parameters: model.parameters, weighting: weighting)
         var report = BatchNormUpdateReport(model: modelPath, output: output, graph: modelSource.description, data: data.path,

@@ -20,6 +20,8 @@ public struct ConversionRequest: Sendable {
     public var preprocessing: Preprocessing?
     /// Shard size and side files of a folder output; side files default to the input's folder.
     public var outputOptions: OutputOptions
+    /// Which state dict of a PyTorch input and what to strip from its names (`--key`, `--strip-prefix`).
+    public var archiveOptions: ArchiveOptions = .none
 
     public init(input: String, destination: String, overwrite: Bool = false, outputDType: OutputDType = .keep,
                 model: ModelSource = .metadata, preprocessing: Preprocessing? = nil, outputOptions: OutputOptions = OutputOptions()) {
@@ -72,13 +74,13 @@ public enum ConversionJob {
     public static func run(_ request: ConversionRequest, onBytes: (Int) -> Void = { _ in }) throws -> ConversionReport {
         let started = Date()
         let counter = ByteCounter()
-        let archive = try TensorArchives.open(path: request.input) { counter.add($0.count) }
+        let archive = try TensorArchives.open(path: request.input, options: request.archiveOptions) { counter.add($0.count) }
         var metadata = archive.header.checkpointMetadata
         var graphDescription: String?
         if request.model != .metadata {
             // Binding needs the values (ModelParameters checks keys, shapes and dtypes): only for
             // the small networks the engine runs, which a graph describes.
-            let loaded = try LoadedCheckpoint(path: request.input)
+            let loaded = try LoadedCheckpoint(path: request.input, options: request.archiveOptions)
             let graph = try request.model.graph(for: loaded)
             _ = try ModelParameters(graph: graph, checkpoint: loaded)
             metadata.graphJSON = graph.json

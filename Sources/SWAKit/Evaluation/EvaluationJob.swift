@@ -18,6 +18,8 @@ public struct EvaluationJob: Sendable {
     public var selection: CheckpointSelection
     /// Also evaluate this checkpoint as "the model before its BN update", or nil.
     public var beforeBNPath: String?
+    /// How PyTorch inputs (model, ensemble members, `--before-bn`) are read: `--key`, `--strip-prefix`.
+    public var archiveOptions: ArchiveOptions = .none
     /// Write the ensemble curve as CSV here (atomically), or nil.
     public var csvPath: String?
     /// Write the SVG plot of the ensemble curve here (atomically), or nil.
@@ -44,7 +46,7 @@ public struct EvaluationJob: Sendable {
     ///   statistics and images fed with no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> EvaluationReport {
         for path in [csvPath, plotPath].compactMap({ $0 }) { try AtomicOutputFile.checkDestination(path, overwrite: overwrite) }
-        let model = try LoadedModel(path: modelPath, source: modelSource)
+        let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let dataSet = try data.open(for: model)
         guard dataSet.hasLabels else {
             throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against" + dataSet.keySuggestion)
@@ -52,7 +54,7 @@ public struct EvaluationJob: Sendable {
         let normalization = data.normalization(of: dataSet, for: model.checkpoint)
         if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
         let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize)
-        let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs) { progress.warn($0) })
+        let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs, options: archiveOptions) { progress.warn($0) })
 
         let bn = model.metadata.batchNorm
         if bn == .stale {
@@ -66,7 +68,7 @@ public struct EvaluationJob: Sendable {
                          seconds: modelPredictions.seconds),
             modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
         if let beforeBNPath {
-            let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath), graph: model.graph)
+            let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath, options: archiveOptions), graph: model.graph)
             let predictions = try evaluator.evaluate(stale.parameters, title: "before BN", progress: progress)
             report.modelBeforeBN = .init(path: beforeBNPath, metrics: predictions.metrics(labels: evaluator.labels),
                                          bn: stale.metadata.batchNormSummary, seconds: predictions.seconds)

@@ -40,7 +40,7 @@ public struct FGEEnsemble: Sendable {
         var earlier: [[Double]] = [], pairSum = 0.0, pairs = 0
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
-            let checkpoint = try LoadedCheckpoint(path: entry.path)
+            let checkpoint = try LoadedCheckpoint(path: entry.path, options: entry.options)
             if let text = checkpoint.header.checkpointMetadata.graphJSON {
                 let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
                 guard own == graph else {

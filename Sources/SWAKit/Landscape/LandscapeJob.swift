@@ -102,14 +102,17 @@ struct LandscapeInputs {
     init(firstModel path: String, job: LandscapeJob) throws {
         try job.checkOutputs()
         first = try LoadedModel(path: path, source: job.modelSource)
-        let train = try CachedBatchSource(job.train.open(for: first), memoryBudget: job.dataCacheBudget)
-        let test = try CachedBatchSource(job.test.open(for: first), memoryBudget: job.dataCacheBudget)
+        let trainData = try job.train.open(for: first), testData = try job.test.open(for: first)
+        let train = try CachedBatchSource(trainData, memoryBudget: job.dataCacheBudget)
+        let test = try CachedBatchSource(testData, memoryBudget: job.dataCacheBudget)
         guard train.hasLabels else { throw SWAError(file: train.path, "has no labels '\(job.train.yKey)' to compute the train loss with") }
         guard test.hasLabels else { throw SWAError(file: test.path, "has no labels '\(job.test.yKey)' to evaluate against") }
         evaluator = try PointEvaluator(train: train, test: test, classes: first.classCount, batchNorm: job.batchNorm,
                                        batchSize: job.train.batchSize)
-        trainSummary = .init(path: train.path, samples: train.sampleCount)
-        testSummary = .init(path: test.path, samples: test.sampleCount)
+        trainSummary = .init(path: train.path, samples: train.sampleCount,
+                             normalization: job.train.normalization(of: trainData, for: first.checkpoint))
+        testSummary = .init(path: test.path, samples: test.sampleCount,
+                            normalization: job.test.normalization(of: testData, for: first.checkpoint))
     }
 
     /// The weights of `path`, bound to the first model's graph after checking that it holds

@@ -18,6 +18,30 @@ import Testing
         }
     }
 
+    /// The paper's checkpoint format: `--key swa_state_dict` picks the SWA weights out of a
+    /// torch.save file, and the plain safetensors written equal PyTorch's own tensors.
+    @Test func convertsAPyTorchFileChosenByKeyToPlainSafetensors() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            let output = folder + "/swa.safetensors"
+            let result = try ToolRunner.run("swa-convert", ["fixtures/pytorch/paper-swa.pt", "--key", "swa_state_dict", "-o", output])
+            #expect(result.status == 0, "\(result.stderr)")
+            let converted = try LoadedCheckpoint(path: output)
+            let golden = try LoadedCheckpoint(path: "fixtures/pytorch/golden/small-swa.safetensors")
+            #expect(converted.header.tensors.map(\.name) == golden.header.tensors.map(\.name))
+            for tensor in golden.header.tensors {
+                #expect(converted.tensors[tensor.name] == golden.tensors[tensor.name], "\(tensor.name)")
+            }
+            // Without --key, `state_dict` comes first in the search order: the SGD weights.
+            let plain = try ToolRunner.run("swa-convert", ["fixtures/pytorch/paper-swa.pt", "-o", folder + "/sgd.safetensors"])
+            #expect(plain.status == 0, "\(plain.stderr)")
+            let sgd = try LoadedCheckpoint(path: folder + "/sgd.safetensors")
+            let sgdGolden = try LoadedCheckpoint(path: "fixtures/pytorch/golden/small.safetensors")
+            #expect(sgd.tensors == sgdGolden.tensors)
+            try FileManager.default.removeItem(atPath: folder + "/sgd.safetensors")
+            #expect(TestSupport.contents(of: folder) == ["swa.safetensors"])
+        }
+    }
+
     @Test func missingShardIsOneLineAndNoOutput() throws {
         try TestSupport.withTemporaryDirectory { folder in
             let model = try HFFixtures.copy(HFFixtures.checkpoint(10), into: folder, as: "checkpoint-10")
