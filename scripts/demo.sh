@@ -30,4 +30,4 @@ step "4. swa-landscape line: from SWA (t = 0) to the last SGD checkpoint (t = 1)
 
 step "5. swa-landscape width: 3 random directions from SWA and from SGD (the same directions for both)"
 "$bin/swa-landscape" width swa-bn.bin fixtures/checkpoints/ckpt-020.safetensors.zst \
-    --train fixtures/data/train.npz --test fixtures/data/test.npz --directions 3 --distances 0:10:11 --seed 1
+    --train fixtures/data/train.npz --test fixtures/data/test.npz --directions 3 --distances 0:10:6 --seed 1

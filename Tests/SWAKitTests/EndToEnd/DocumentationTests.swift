@@ -33,7 +33,7 @@ import Testing
 
     /// Timings differ from run to run: `0.05 s` becomes `X s`.
     static func withoutTimings(_ text: String) -> String {
-        text.replacingOccurrences(of: #"[0-9]+\.[0-9]+ s\b"#, with: "X s", options: .regularExpression)
+        text.replacingOccurrences(of: #"[0-9]+\.[0-9]+ (s\b|points/s)"#, with: "X $1", options: .regularExpression)
     }
 
     /// Runs a shell script from a fresh folder that sees the repository's fixtures, with the built tools on PATH.
