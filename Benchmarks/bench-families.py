@@ -33,7 +33,26 @@ import export_graph  # noqa: E402
 FAMILIES = [("resnet18", "ResNet, basic"), ("resnet50", "ResNet, bottleneck"), ("resnext50_32x4d", "ResNeXt (grouped)"),
             ("regnet_x_400mf", "RegNet (grouped)"), ("mobilenet_v2", "MobileNetV2 (depthwise)"),
             ("mobilenet_v3_small", "MobileNetV3 (depthwise, SE)"), ("densenet121", "DenseNet (cat)"),
-            ("efficientnet_b0", "EfficientNet (depthwise, SE)")]
+            ("efficientnet_b0", "EfficientNet (depthwise, SE)"),
+            ("depthwise_stack", "depthwise 3×3 convs alone (96 channels)")]
+
+
+class DepthwiseStack(nn.Module):
+    """The direct depthwise kernel in isolation: a 1×1 stem to 96 channels, then six depthwise
+    3×3 convolutions (strides 1, 2, 1, 2, 1, 1), each with batch norm and ReLU6."""
+
+    def __init__(self, channels=96):
+        super().__init__()
+        layers = [nn.Conv2d(3, channels, 1, bias=False), nn.BatchNorm2d(channels)]
+        for stride in (1, 2, 1, 2, 1, 1):
+            layers += [nn.Conv2d(channels, channels, 3, stride=stride, padding=1, groups=channels, bias=False),
+                       nn.BatchNorm2d(channels), nn.ReLU6()]
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
 
 
 def best_of(runs, body):
@@ -70,7 +89,7 @@ def main():
         for name in args.models.split(","):
             print(f"bench-families: {name}", file=sys.stderr)
             torch.manual_seed(0)
-            model = getattr(models, name)(weights=None).eval()
+            model = (DepthwiseStack() if name == "depthwise_stack" else getattr(models, name)(weights=None)).eval()
             graph, model = export_graph.export_model(model, [3, args.size, args.size], name)
             weights = work / f"{name}.pt"
             torch.save(model.state_dict(), weights)
