@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SWAData
 @testable import SWAEngine
@@ -46,6 +47,20 @@ struct FamilyKernelTests {
         #expect(one(.sigmoid, 0) == 0.5 && one(.silu, 0) == 0 && one(.tanh, 0) == 0)
         #expect(abs(one(.gelu(tanhApproximation: false), 1) - 0.8413447) < 1e-6)
         #expect(abs(one(.gelu(tanhApproximation: true), 1) - 0.8411920) < 1e-6)
+    }
+
+    @Test("vectorExp is within 2 ulp of exp over the range SiLU and sigmoid use")
+    func vectorExpIsAccurate() {
+        var worst = 0.0
+        var x: Float = -87
+        while x < 88 {
+            let exact = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(vectorExp(x)) - exact) / exact)
+            x += 0.00731
+        }
+        #expect(worst < 2.5e-7, "worst relative error \(worst)")
+        #expect(vectorExp(0) == 1)
+        #expect(vectorExp(-1000) > 0 && vectorExp(-1000) < 1e-37 && vectorExp(1000).isFinite)
     }
 
     static let broadcastCases: [([Int], [Int])] = [
