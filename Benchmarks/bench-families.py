@@ -2,7 +2,7 @@
 """The BN pass of swa-bn-update against PyTorch's update_bn for each torchvision family, in
 the same run (part of `make bench-forward`).
 
-    python3 Benchmarks/bench-families.py --bin FOLDER [--models ...] [--samples 32] [--batch-size 16]
+    python3 Benchmarks/bench-families.py --bin FOLDER [--models ...] [--samples 64] [--batch-size 16]
         [--size 160] [--threads 2] [--runs 2]
 
 Per model (torchvision's full-size constructor, random seeded weights, exported with
@@ -69,7 +69,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bin", required=True)
     parser.add_argument("--models", default=",".join(name for name, _ in FAMILIES))
-    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--size", type=int, default=160)
     parser.add_argument("--threads", type=int, default=2)
