@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision deps clean
 
 all: build
 
@@ -83,6 +83,13 @@ bench: deps
 # swa-bn-update and swa-eval against PyTorch (needs torch, numpy and safetensors in python3; ~13 minutes)
 bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
+	@python3 Benchmarks/bench-families.py --bin "$$(swift build -c release --scratch-path .build-fwd --show-bin-path)" --threads 2
+
+# Full-size torchvision models exported (tools/export_graph.py) and run end to end against
+# PyTorch: BN statistics and NLL. Needs torch and torchvision in python3; not part of `make test`.
+# Writes the table to docs/TORCHVISION.md.
+check-torchvision: build
+	python3 scripts/check-torchvision.py --bin $(BIN) --table docs/TORCHVISION.md
 
 # swa-avg over a Hugging Face sharded run against timm's avg_checkpoints.py approach in Python (needs torch, safetensors)
 bench-hf: deps

@@ -100,8 +100,9 @@ public enum ReferenceKernels {
 
     // MARK: - Pools
 
-    /// `max_pool2d` (or, with `average`, `avg_pool2d` with `count_include_pad=True`) by visiting
-    /// every window position, padding included.
+    /// `max_pool2d` (or, with `average`, `avg_pool2d`) by visiting every window position:
+    /// padding is −∞ for the max; for the average, positions inside the padded input count in
+    /// the divisor with `countIncludePad` (0 in the sum), image positions only without it.
     public static func pool2d(_ input: [Float], batch: Int, channels: Int, height: Int, width: Int,
                        geometry g: Pool2dGeometry, average: Bool) -> [Float] {
         let (outputHeight, outputWidth) = g.outputSize(height: height, width: width)
@@ -109,18 +110,20 @@ public enum ReferenceKernels {
         for plane in 0 ..< batch * channels {
             for oy in 0 ..< outputHeight {
                 for ox in 0 ..< outputWidth {
-                    var best = -Double.infinity, sum = 0.0
+                    var best = -Double.infinity, sum = 0.0, padded = 0, inImage = 0
                     for ky in 0 ..< g.kernelHeight {
                         for kx in 0 ..< g.kernelWidth {
                             let iy = oy * g.strideY - g.paddingY + ky, ix = ox * g.strideX - g.paddingX + kx
-                            // Padding: −∞ for the max, 0 (still counted) for the average.
                             let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                            let value = inside ? Double(input[(plane * height + iy) * width + ix]) : (average ? 0 : -.infinity)
+                            if iy < height + g.paddingY && ix < width + g.paddingX { padded += 1 }
+                            guard inside else { continue }
+                            let value = Double(input[(plane * height + iy) * width + ix])
+                            inImage += 1
                             best = max(best, value)
                             sum += value
                         }
                     }
-                    let result = average ? sum / Double(g.kernelHeight * g.kernelWidth) : best
+                    let result = average ? sum / Double(g.countIncludePad ? padded : inImage) : best
                     output[(plane * outputHeight + oy) * outputWidth + ox] = Float(result)
                 }
             }

@@ -123,7 +123,7 @@ import SWATestSupport
     }
 
     @Test("The top of the document, the input and the output", arguments: [
-        (#"[]"#, #"graph: expected an object {"format": "swa.graph", "version": 1, "input", "nodes", "output"}"#),
+        (#"[]"#, #"graph: expected an object {"format": "swa.graph", "version": 2, "input", "nodes", "output"}"#),
         (#"{"format": "swa.graph", "version": 1, "nodes": [], "output": "x"}"#,
          #"graph: input: missing, expected an object {"name": ..., "shape": [C, H, W] or [F]}"#),
         (#"{"format": "swa.graph", "version": 1, "input": {"name": "x", "shape": [3, "32", 32]}, "nodes": [], "output": "x"}"#,
@@ -142,10 +142,12 @@ import SWATestSupport
          "graph: output 'x' is not a node"),
         (#"{"version": 1, "input": {"name": "x", "shape": [3]}, "nodes": [], "output": "x"}"#, #"graph: "format" must be "swa.graph""#),
         (#"{"format": "swa.grph", "version": 1}"#, #"graph: "format" must be "swa.graph""#),
-        (#"{"format": "swa.graph"}"#, "graph: version missing is not supported (this build reads version 1)"),
-        (#"{"format": "swa.graph", "version": "1"}"#, #"graph: version "1" is not supported (this build reads version 1)"#),
+        (#"{"format": "swa.graph"}"#, "graph: version missing is not supported (this build reads versions 1 to 2)"),
+        (#"{"format": "swa.graph", "version": "1"}"#, #"graph: version "1" is not supported (this build reads versions 1 to 2)"#),
         // A version this build does not know is refused before the rest is read.
-        (#"{"format": "swa.graph", "version": 2, "graph": {"layers": []}}"#, "graph: version 2 is not supported (this build reads version 1)"),
+        (#"{"format": "swa.graph", "version": 3, "graph": {"layers": []}}"#,
+         "graph: version 3 is newer than this build reads (versions 1 to 2); use a newer swa"),
+        (#"{"format": "swa.graph", "version": 0}"#, "graph: version 0 is not supported (this build reads versions 1 to 2)"),
         (#"{"format": "swa.graph", "version": 1, "input": {"name": "x", "shape": [3]}"#,
          "graph is not valid JSON: unexpected end of JSON inside an object at byte 74"),
         ("", "graph is not valid JSON: unexpected end of JSON at byte 0"),
@@ -177,7 +179,7 @@ import SWATestSupport
         (#"{"name": "a", "op": "dropout", "inputs": ["x"], "attrs": {"p": null}}"#, "graph: node 'a': attribute 'p' must be a number"),
         (#"{"name": "a", "op": "flatten", "inputs": ["x"], "attrs": {"start_dim": 0}}"#, "graph: node 'a' (flatten): only start_dim 1 is supported"),
         (#"{"name": "a", "op": "Conv2d", "inputs": ["x"]}"#,
-         "graph: node 'a' has unknown op 'Conv2d' (known: conv2d batchnorm1d batchnorm2d linear relu maxpool2d avgpool2d global_avgpool2d flatten dropout add identity)"),
+         "graph: node 'a' has unknown op 'Conv2d' (known: conv2d batchnorm1d batchnorm2d linear relu relu6 hardtanh hardswish hardsigmoid silu sigmoid gelu tanh maxpool2d avgpool2d adaptive_avgpool2d global_avgpool2d mean flatten dropout stochastic_depth add mul cat identity)"),
     ])
     func badAttributesNameNodeAndAttribute(_ node: String, _ message: String) throws {
         let error = try #require(throws: SWAError.self) { try ModelGraph(json: Self.graph(nodes: [node], output: "a"), source: "g.json") }

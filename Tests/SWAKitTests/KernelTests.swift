@@ -418,6 +418,19 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                                                      strideY: 2, strideX: 2, paddingY: 1, paddingX: 1, groups: 5), bias: true),
         .init("depthwise multiplier 2, no bias", batch: 1, .init(inChannels: 3, outChannels: 6, kernelHeight: 3, kernelWidth: 3,
                                                                   paddingY: 1, paddingX: 1, groups: 3), bias: false),
+        // Depthwise convolutions run the direct kernel: odd planes, wide rows (the vector path),
+        // strides, dilation, padding per axis.
+        .init("depthwise 3x3 pad 1 on 9x21", batch: 2, height: 9, width: 21,
+              .init(inChannels: 7, outChannels: 7, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1, groups: 7), bias: true),
+        .init("depthwise 5x5 stride 2 pad 2 on 13x11", batch: 3, height: 13, width: 11,
+              .init(inChannels: 4, outChannels: 4, kernelHeight: 5, kernelWidth: 5, strideY: 2, strideX: 2, paddingY: 2, paddingX: 2,
+                    groups: 4), bias: false),
+        .init("depthwise 3x5 stride 1x2 pad 0x2 dilation 2x1", batch: 2, height: 11, width: 9,
+              .init(inChannels: 3, outChannels: 3, kernelHeight: 3, kernelWidth: 5, strideY: 1, strideX: 2, paddingY: 0, paddingX: 2,
+                    dilationY: 2, dilationX: 1, groups: 3), bias: true),
+        .init("grouped 3x3 stride 2, 4 groups of 3->2", batch: 3, height: 9, width: 10,
+              .init(inChannels: 12, outChannels: 8, kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1,
+                    groups: 4), bias: false),
         .init("1x1 stride 1 (no im2col)", batch: 3, .init(inChannels: 5, outChannels: 7, kernelHeight: 1, kernelWidth: 1), bias: true),
         .init("1x1 stride 1 groups 2 (no im2col)", batch: 3, .init(inChannels: 4, outChannels: 6, kernelHeight: 1, kernelWidth: 1,
                                                                     groups: 2), bias: false),
@@ -483,6 +496,7 @@ struct PoolCase: Sendable, CustomTestStringConvertible {
     var testDescription: String {
         let g = geometry
         return "\(height)x\(width) window \(g.kernelHeight)x\(g.kernelWidth) stride \(g.strideY)x\(g.strideX) pad \(g.paddingY)x\(g.paddingX)"
+            + (g.ceilMode ? " ceil" : "") + (g.countIncludePad ? "" : " exclude pad")
     }
 
     static let all: [PoolCase] = [
@@ -494,6 +508,16 @@ struct PoolCase: Sendable, CustomTestStringConvertible {
         .init(batch: 1, channels: 1, height: 5, width: 5, geometry: .init(kernelHeight: 5, kernelWidth: 4, strideY: 2, strideX: 1,
                                                                            paddingY: 2, paddingX: 2)),
         .init(batch: 4, channels: 16, height: 32, width: 30, geometry: .init(kernelHeight: 2, kernelWidth: 2)),
+        // ceil_mode: a last window that overhangs the image (and its padding); count_include_pad false.
+        .init(batch: 2, channels: 3, height: 7, width: 8, geometry: .init(kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2,
+                                                                           ceilMode: true)),
+        .init(batch: 2, channels: 2, height: 9, width: 6, geometry: .init(kernelHeight: 3, kernelWidth: 2, strideY: 2, strideX: 2,
+                                                                           paddingY: 1, paddingX: 1, ceilMode: true)),
+        .init(batch: 3, channels: 2, height: 7, width: 5, geometry: .init(kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2,
+                                                                           paddingY: 1, paddingX: 1, countIncludePad: false)),
+        .init(batch: 1, channels: 4, height: 10, width: 7, geometry: .init(kernelHeight: 4, kernelWidth: 3, strideY: 3, strideX: 2,
+                                                                            paddingY: 2, paddingX: 1, ceilMode: true,
+                                                                            countIncludePad: false)),
     ]
 }
 

@@ -67,9 +67,9 @@ import SWATestSupport
                               output: "a", inputShape: [4])
         let twiceError = try #require(throws: SWAError.self) { try ModelGraph(json: twice, source: "g.json") }
         #expect(twiceError.message.contains("node name 'a' is used twice"))
-        let version = #"{"format": "swa.graph", "version": 2, "input": {"name": "x", "shape": [4]}, "nodes": [], "output": "x"}"#
+        let version = #"{"format": "swa.graph", "version": 3, "input": {"name": "x", "shape": [4]}, "nodes": [], "output": "x"}"#
         let versionError = try #require(throws: SWAError.self) { try ModelGraph(json: version, source: "g.json") }
-        #expect(versionError.message.contains("version 2 is not supported"))
+        #expect(versionError.message.contains("version 3 is newer than this build reads"))
     }
 
     // MARK: - Binding

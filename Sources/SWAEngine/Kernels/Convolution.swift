@@ -52,6 +52,10 @@ public struct Conv2dGeometry: Sendable, Equatable {
         kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && paddingY == 0 && paddingX == 0
     }
 
+    /// Whether each group reads one input channel (`groups == inChannels`, more than one):
+    /// MobileNet's and EfficientNet's depthwise convolutions.
+    public var isDepthwise: Bool { groups > 1 && groups == inChannels }
+
     /// Stops with a message unless the geometry is one PyTorch accepts for an input plane of
     /// `height × width`; returns the output plane size.
     func validatedOutputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -86,13 +90,19 @@ func slidingOutputCount(extent: Int, kernel: Int, stride: Int, padding: Int, dil
 /// `g·inC/groups ..< (g+1)·inC/groups` into output channels `g·outC/groups ..< (g+1)·outC/groups`.
 ///
 /// Samples are unfolded with im2col (skipped for 1×1, stride-1, unpadded kernels) and
-/// multiplied by the weight with one `cblas_sgemm` per group. Small planes are unfolded side by
+/// multiplied by the weight with one `cblas_sgemm` per group; a depthwise convolution
+/// (`groups == inChannels > 1`) goes to the direct `depthwiseConv2d` instead. Small planes are unfolded side by
 /// side, several samples to one product (see `samplesPerProduct`), so OpenBLAS packs the weight
 /// once for many columns. The products are split into one contiguous chunk per core; a
 /// sample's product partners are fixed by its index, so results do not depend on the core
 /// count. `output` must not overlap `input`.
 public func conv2d(_ input: UnsafePointer<Float>, batch: Int, height: Int, width: Int, geometry: Conv2dGeometry,
                    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    if geometry.isDepthwise {
+        depthwiseConv2d(input, batch: batch, height: height, width: width, geometry: geometry, weight: weight, bias: bias,
+                        output: output)
+        return
+    }
     conv2d(input, batch: batch, height: height, width: width, geometry: geometry, weight: weight, bias: bias,
            output: output, chunks: nil)
 }

@@ -6,7 +6,7 @@ import RealModule
 // MARK: - Geometry
 
 /// The window of a 2-D max or average pool, as PyTorch's `MaxPool2d`/`AvgPool2d` arguments
-/// (dilation 1, `ceil_mode=False`).
+/// (dilation 1).
 public struct Pool2dGeometry: Sendable, Equatable {
     public var kernelHeight: Int
     public var kernelWidth: Int
@@ -14,35 +14,58 @@ public struct Pool2dGeometry: Sendable, Equatable {
     public var strideX: Int
     public var paddingY: Int
     public var paddingX: Int
+    /// `ceil_mode`: round the output size up, so a last partial window is pooled too (one
+    /// that starts inside the image or its left/top padding).
+    public var ceilMode: Bool
+    /// `count_include_pad` (average pool only): divide by the window's size within the padded
+    /// input rather than by the number of image values under it.
+    public var countIncludePad: Bool
 
     /// A pool window; the strides default to the kernel size and the padding to 0, as PyTorch.
     public init(kernelHeight: Int, kernelWidth: Int, strideY: Int? = nil, strideX: Int? = nil,
-                paddingY: Int = 0, paddingX: Int = 0) {
+                paddingY: Int = 0, paddingX: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true) {
         self.kernelHeight = kernelHeight
         self.kernelWidth = kernelWidth
         self.strideY = strideY ?? kernelHeight
         self.strideX = strideX ?? kernelWidth
         self.paddingY = paddingY
         self.paddingX = paddingX
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
     }
 
-    /// The output plane size for an input plane of `height × width`:
-    /// `floor((H + 2·padding − kernel) / stride) + 1` per axis, as PyTorch with
-    /// `ceil_mode=False` (0 or less when the window does not fit in the padded input).
+    /// The output plane size for an input plane of `height × width`, as PyTorch's
+    /// `pooling_output_shape`: `floor((H + 2·padding − kernel) / stride) + 1` per axis, rounded
+    /// up instead with `ceilMode` unless the last window would start in the right padding
+    /// (0 or less when the window does not fit in the padded input).
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (slidingOutputCount(extent: height, kernel: kernelHeight, stride: strideY, padding: paddingY, dilation: 1),
-         slidingOutputCount(extent: width, kernel: kernelWidth, stride: strideX, padding: paddingX, dilation: 1))
+        (pooledCount(extent: height, kernel: kernelHeight, stride: strideY, padding: paddingY),
+         pooledCount(extent: width, kernel: kernelWidth, stride: strideX, padding: paddingX))
+    }
+
+    private func pooledCount(extent: Int, kernel: Int, stride: Int, padding: Int) -> Int {
+        guard ceilMode else { return slidingOutputCount(extent: extent, kernel: kernel, stride: stride, padding: padding, dilation: 1) }
+        let span = extent + 2 * padding - kernel + stride - 1
+        guard span >= 0, stride > 0 else { return 0 }
+        var count = span / stride + 1
+        if (count - 1) * stride >= extent + padding { count -= 1 }
+        return count
+    }
+
+    /// Why PyTorch refuses this window, or nil: kernel and stride positive, padding at most
+    /// half the kernel ("pad should be at most half of effective kernel size").
+    public var problem: String? {
+        guard kernelHeight > 0, kernelWidth > 0, strideY > 0, strideX > 0 else { return "kernel and stride must be positive" }
+        guard paddingY >= 0, paddingX >= 0, 2 * paddingY <= kernelHeight, 2 * paddingX <= kernelWidth else {
+            return "padding must be between 0 and half the kernel size"
+        }
+        return nil
     }
 
     /// Stops with a message unless PyTorch accepts the window for an input plane of
     /// `height × width`; returns the output plane size.
     func validatedOutputSize(height: Int, width: Int, function: String) -> (height: Int, width: Int) {
-        precondition(kernelHeight > 0 && kernelWidth > 0 && strideY > 0 && strideX > 0,
-                     "\(function): kernel and stride must be positive")
-        // PyTorch: "pad should be at most half of effective kernel size"; so every window
-        // holds at least one input value.
-        precondition(paddingY >= 0 && paddingX >= 0 && 2 * paddingY <= kernelHeight && 2 * paddingX <= kernelWidth,
-                     "\(function): padding must be between 0 and half the kernel size")
+        if let problem { preconditionFailure("\(function): \(problem)") }
         precondition(height > 0 && width > 0, "\(function): empty input plane \(height)×\(width)")
         let size = outputSize(height: height, width: width)
         precondition(size.height > 0 && size.width > 0,
@@ -60,7 +83,7 @@ public func maxPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, 
                       geometry: Pool2dGeometry, output: UnsafeMutablePointer<Float>) {
     let windows = PoolWindows(batch: batch, channels: channels, height: height, width: width, geometry: geometry,
                               function: "maxPool2d")
-    windows.pool(input, into: output) { plane, rows, columns in
+    windows.pool(input, into: output) { plane, rows, columns, _ in
         var best = -Float.infinity
         for row in rows {
             let line = plane + row * width
@@ -74,22 +97,22 @@ public func maxPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, 
     }
 }
 
-/// Average pool, as `torch.nn.functional.avg_pool2d` with `count_include_pad=True` (PyTorch's
-/// default) and `ceil_mode=False`: every window sum is divided by `kernelHeight · kernelWidth`,
-/// padded positions counting as zeros. Shapes as `maxPool2d`.
+/// Average pool, as `torch.nn.functional.avg_pool2d`: each window's sum of image values divided
+/// by the window's size within the padded input (`count_include_pad=True`, PyTorch's default;
+/// with `ceil_mode` a last window that overhangs the padding counts only up to its edge) or by
+/// the number of image values under it (`countIncludePad` false). Shapes as `maxPool2d`.
 public func avgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
                       geometry: Pool2dGeometry, output: UnsafeMutablePointer<Float>) {
     let windows = PoolWindows(batch: batch, channels: channels, height: height, width: width, geometry: geometry,
                               function: "avgPool2d")
-    // Without ceil_mode every window lies inside the padded input, so the divisor is constant.
-    let divisor = Float(geometry.kernelHeight * geometry.kernelWidth)
-    windows.pool(input, into: output) { plane, rows, columns in
+    let includePad = geometry.countIncludePad
+    windows.pool(input, into: output) { plane, rows, columns, paddedArea in
         var sum: Float = 0
         for row in rows {
             let line = plane + row * width
             for column in columns { sum = Relaxed.sum(sum, line[column]) }
         }
-        return sum / divisor
+        return sum / Float(includePad ? paddedArea : rows.count * columns.count)
     }
 }
 
@@ -112,8 +135,9 @@ struct PoolWindows {
                                      itemCost: outputHeight * outputWidth * geometry.kernelHeight * geometry.kernelWidth)
     }
 
-    /// Input rows of the windows in output row `oy` that lie inside the image (never empty,
-    /// since padding is at most half the kernel).
+    /// Input rows of the windows in output row `oy` that lie inside the image (never empty:
+    /// padding is at most half the kernel, and a ceil-mode window starts inside the image or
+    /// its top padding).
     @inline(__always)
     func rows(_ oy: Int) -> Range<Int> {
         let top = oy * geometry.strideY - geometry.paddingY
@@ -127,12 +151,21 @@ struct PoolWindows {
         return max(0, left) ..< min(width, left + geometry.kernelWidth)
     }
 
-    /// Writes every output value of every plane as `reduce(plane, rows, columns)`: the input
-    /// plane `[height, width]` and its rows and columns under the window that lie inside the
-    /// image. Planes are spread over the cores.
+    /// Positions of the window at output `(oy, ox)` inside the padded input (PyTorch's
+    /// `pool_size` for `count_include_pad`).
+    @inline(__always)
+    func paddedArea(_ oy: Int, _ ox: Int) -> Int {
+        let top = oy * geometry.strideY - geometry.paddingY, left = ox * geometry.strideX - geometry.paddingX
+        return (min(top + geometry.kernelHeight, height + geometry.paddingY) - top)
+            * (min(left + geometry.kernelWidth, width + geometry.paddingX) - left)
+    }
+
+    /// Writes every output value of every plane as `reduce(plane, rows, columns, paddedArea)`:
+    /// the input plane `[height, width]`, its rows and columns under the window that lie inside
+    /// the image, and the window's size within the padded input. Planes are spread over the cores.
     @inline(__always)
     func pool(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
-              _ reduce: @Sendable (_ plane: UnsafePointer<Float>, _ rows: Range<Int>, _ columns: Range<Int>) -> Float) {
+              _ reduce: @Sendable (_ plane: UnsafePointer<Float>, _ rows: Range<Int>, _ columns: Range<Int>, _ paddedArea: Int) -> Float) {
         // Each chunk writes the output planes of its own input planes only.
         nonisolated(unsafe) let input = input, output = output
         Parallel.forEachChunk(of: planes, chunks: chunks) { planes in
@@ -142,7 +175,7 @@ struct PoolWindows {
                 for oy in 0 ..< outputHeight {
                     let rows = rows(oy)
                     for ox in 0 ..< outputWidth {
-                        y.pointee = reduce(plane, rows, columns(ox))
+                        y.pointee = reduce(plane, rows, columns(ox), paddedArea(oy, ox))
                         y += 1
                     }
                 }
@@ -171,4 +204,45 @@ public func globalAvgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels:
             output[plane] = Float(sum / Double(planeSize))
         }
     }
+}
+
+// MARK: - Adaptive pool
+
+/// Adaptive average pool, as `torch.nn.functional.adaptive_avg_pool2d(input, (outputHeight,
+/// outputWidth))`: `output [batch, channels, outputHeight, outputWidth]` from
+/// `input [batch, channels, height, width]`, output row `i` averaging input rows
+/// `floor(i·H / outputHeight) ..< ceil((i + 1)·H / outputHeight)` (columns alike). Sums in
+/// Double, rounded once; planes spread over the cores.
+public func adaptiveAvgPool2d(_ input: UnsafePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
+                              outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<Float>) {
+    precondition(batch >= 0 && channels > 0 && height > 0 && width > 0 && outputHeight > 0 && outputWidth > 0,
+                 "adaptiveAvgPool2d: bad shape [\(batch), \(channels), \(height), \(width)] -> \(outputHeight)×\(outputWidth)")
+    let planes = batch * channels, planeSize = height * width
+    nonisolated(unsafe) let input = input, output = output
+    // Each chunk writes the outputs of its own planes only.
+    Parallel.forEachChunk(of: planes, chunks: Parallel.chunkCount(items: planes, itemCost: planeSize)) { range in
+        for plane in range {
+            let x = input + plane * planeSize
+            var y = output + plane * outputHeight * outputWidth
+            for oy in 0 ..< outputHeight {
+                let rows = adaptiveRange(oy, outputs: outputHeight, extent: height)
+                for ox in 0 ..< outputWidth {
+                    let columns = adaptiveRange(ox, outputs: outputWidth, extent: width)
+                    var sum = 0.0
+                    for row in rows {
+                        for column in columns { sum = Relaxed.sum(sum, Double(x[row * width + column])) }
+                    }
+                    y.pointee = Float(sum / Double(rows.count * columns.count))
+                    y += 1
+                }
+            }
+        }
+    }
+}
+
+/// Input indices that adaptive pooling averages into output `index` of `outputs` along an axis
+/// of `extent`: `floor(index·extent / outputs) ..< ceil((index + 1)·extent / outputs)`.
+@inline(__always)
+func adaptiveRange(_ index: Int, outputs: Int, extent: Int) -> Range<Int> {
+    (index * extent / outputs) ..< (((index + 1) * extent + outputs - 1) / outputs)
 }

@@ -2,8 +2,8 @@ import SWAFormats
 // Where each node's activations live during a forward pass, decided once per graph.
 //
 // A "slot" is one activation buffer. Nodes that only relabel their input (flatten, dropout,
-// identity) share its slot; elementwise nodes (batch norm, relu, add) write over an input slot
-// that no later node reads; every other node gets a fresh slot. A ReLU that is the only reader
+// stochastic depth, identity) share its slot; elementwise nodes (batch norm, activations, add,
+// mul) write over an input slot of the output's shape that no later node reads; every other node gets a fresh slot. A ReLU that is the only reader
 // of a batch norm runs inside it (one pass over memory instead of two) and shares its slot. A slot is released right
 // after its last reader, so its buffer can serve a later node. Without this, every ReLU and
 // residual add copied a whole activation, and PreResNet-164 at batch 128 spent a third of its
@@ -80,7 +80,10 @@ struct ExecutionPlan: Sendable {
                 output = .alias
                 outputSlot = inputSlots[0]
             } else if node.operation.isElementwise,
-                      let reused = inputSlots.firstIndex(where: { isDead($0, after: index) }) {
+                      let reused = inputSlots.indices.first(where: {
+                          // Only an input of the output's size can hold it (broadcasting).
+                          isDead(inputSlots[$0], after: index) && graph.shapes[node.inputs[$0]] == graph.shapes[node.name]
+                      }) {
                 output = .inPlace(input: reused)
                 outputSlot = inputSlots[reused]
             } else {
@@ -105,7 +108,7 @@ extension GraphOperation {
     /// Whether the output is the input itself, relabelled (same floats, same order).
     var relabelsInput: Bool {
         switch self {
-        case .flatten, .dropout, .identity: true
+        case .flatten, .dropout, .stochasticDepth, .identity: true
         default: false
         }
     }
@@ -114,7 +117,7 @@ extension GraphOperation {
     /// per-channel numbers), so the kernel may write over an input of the same size.
     var isElementwise: Bool {
         switch self {
-        case .batchNorm, .relu, .add: true
+        case .batchNorm, .relu, .activation, .add, .mul: true
         default: false
         }
     }

@@ -5,8 +5,8 @@ import SWAFormats
 /// nodes write over a dead input, relabelling nodes share their input's buffer, a ReLU after a
 /// batch norm runs inside it, and buffers are reused between nodes and batches. Batch norm runs with running statistics
 /// (`.inference`, PyTorch's `model.eval()`) or with batch statistics (`.training`,
-/// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout is the
-/// identity in both modes (docs/CLI.md, swa-bn-update).
+/// `model.train()`), reporting each layer's batch mean and unbiased variance; dropout and
+/// stochastic depth are the identity in both modes (docs/GRAPH.md, Stochastic layers).
 ///
 /// One pass at a time: `run` reuses the instance's buffers, so a `ForwardPass` is not shared
 /// between threads (the kernels use the cores themselves).
@@ -55,7 +55,8 @@ public struct ForwardPass {
                 }
                 if step.output != .alias {
                     apply(node, inputs: step.inputSlots.map(pointer), output: buffers[step.outputSlot]!.baseAddress!,
-                          appliesReLU: step.appliesReLU, inputShape: graph.shapes[node.inputs[0]]!, batch: batch,
+                          appliesReLU: step.appliesReLU, inputShapes: node.inputs.map { graph.shapes[$0]! },
+                          outputShape: graph.shapes[node.name]!, batch: batch,
                           outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
                 }
                 for slot in step.releasedSlots {
@@ -71,9 +72,10 @@ public struct ForwardPass {
     /// Runs `node`'s kernel from `inputs` into `output` (which may be one of the inputs when
     /// the plan says in place); a batch norm with `appliesReLU` also does the ReLU after it.
     private func apply(_ node: ModelGraph.Node, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
-                       appliesReLU: Bool, inputShape: [Int], batch: Int, outputCount: Int, mode: Mode,
-                       statistics: ((BatchStatistics) -> Void)?) {
+                       appliesReLU: Bool, inputShapes: [[Int]], outputShape: [Int], batch: Int, outputCount: Int,
+                       mode: Mode, statistics: ((BatchStatistics) -> Void)?) {
         let values = parameters.values
+        let inputShape = inputShapes[0]
         func tensor(_ role: String) -> [Float]? { node.tensors[role].flatMap { values[$0] } }
         let x = inputs[0]
         switch node.operation {
@@ -116,18 +118,27 @@ public struct ForwardPass {
             }
         case .relu:
             relu(x, count: outputCount, output: output)
-        case .add:
-            add(x, inputs[1], count: outputCount, output: output)
+        case let .activation(activation):
+            activate(activation, x, count: outputCount, output: output)
+        case .add, .mul:
+            broadcastBinary(node.operation == .add ? .add : .multiply, x, shape: inputShapes[0], inputs[1], shape: inputShapes[1],
+                            batch: batch, outputShape: outputShape, output: output)
+        case .concat:
+            concatenateChannels(inputs, channels: inputShapes.map { $0[0] }, spatial: inputShape[1] * inputShape[2], batch: batch,
+                                output: output)
         case let .maxPool2d(geometry):
             maxPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
                       geometry: geometry, output: output)
         case let .avgPool2d(geometry):
             avgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
                       geometry: geometry, output: output)
-        case .globalAvgPool2d:
+        case let .adaptiveAvgPool2d(height, width):
+            adaptiveAvgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
+                              outputHeight: height, outputWidth: width, output: output)
+        case .globalAvgPool2d, .mean:
             globalAvgPool2d(x, batch: batch, channels: inputShape[0], height: inputShape[1], width: inputShape[2],
                             output: output)
-        case .flatten, .dropout, .identity:
+        case .flatten, .dropout, .stochasticDepth, .identity:
             preconditionFailure("relabelling node '\(node.name)' has no kernel; the plan aliases its input")
         }
     }

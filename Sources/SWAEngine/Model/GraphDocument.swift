@@ -5,7 +5,7 @@ import Foundation
 #endif
 import SWAFormats
 
-/// Graph JSON as written (docs/GRAPH.md, version 1): the document's shape, before any op,
+/// Graph JSON as written (docs/GRAPH.md, versions 1 and 2): the document's shape, before any op,
 /// attribute or edge is checked.
 ///
 /// `ModelGraph(json:source:)` decodes one and `ModelGraph.json` encodes one (see
@@ -66,10 +66,15 @@ extension GraphDocument {
         guard try container.decodeIfPresent(AnyJSONValue.self, forKey: .format) == .string(Self.formatName) else {
             throw SWAError("graph: \"format\" must be \"\(Self.formatName)\"")
         }
-        let version = try container.decodeIfPresent(AnyJSONValue.self, forKey: .version)
-        guard version == .integer(ModelGraph.formatVersion) else {
-            throw SWAError("graph: version \(version?.description ?? "missing") is not supported (this build reads version \(ModelGraph.formatVersion))")
+        let written = try container.decodeIfPresent(AnyJSONValue.self, forKey: .version)
+        let versions = ModelGraph.readableVersions
+        guard let version = written?.integerValue, versions.contains(version) else {
+            if let newer = written?.integerValue, newer > versions.upperBound {
+                throw SWAError("graph: version \(newer) is newer than this build reads (versions \(versions.lowerBound) to \(versions.upperBound)); use a newer swa")
+            }
+            throw SWAError("graph: version \(written?.description ?? "missing") is not supported (this build reads versions \(versions.lowerBound) to \(versions.upperBound))")
         }
+        self.version = version
         input = try container.decode(Input.self, forKey: .input)
         nodes = try container.decode([Node].self, forKey: .nodes)
         output = try container.decode(String.self, forKey: .output)
@@ -109,7 +114,7 @@ extension GraphDocument {
             return (position == 0 ? "" : ".") + (position == 3 ? "*" : key.stringValue)
         }.joined()
         switch pattern {
-        case "": return (codingPath, #"an object {"format": "swa.graph", "version": 1, "input", "nodes", "output"}"#)
+        case "": return (codingPath, #"an object {"format": "swa.graph", "version": 2, "input", "nodes", "output"}"#)
         case "input": return (codingPath, #"an object {"name": ..., "shape": [C, H, W] or [F]}"#)
         case "input.name": return (codingPath, "a string, the name of the graph's input")
         case "input.shape", "input.shape[]": return (Array(codingPath.prefix(2)), "a list of sizes, [C, H, W] or [F]")

@@ -1,13 +1,22 @@
 import SWAFormats
 
-// MARK: - Graph JSON (docs/GRAPH.md, version 1)
+// MARK: - Graph JSON (docs/GRAPH.md, versions 1 and 2)
 //
 // Foundation's JSONDecoder reads the document's shape into a GraphDocument; the ops and their
 // attributes are checked here, and the graph as a whole (names, edges, shapes) by ModelGraph.init.
 
 extension ModelGraph {
-    /// The graph format version this build reads and writes.
-    public static let formatVersion = 1
+    /// The newest graph format version this build reads and writes.
+    public static let formatVersion = 2
+    /// The versions this build reads: 1 (the presets' ops) and 2 (adds the ops of torchvision's
+    /// families, GRAPH.md).
+    public static let readableVersions = 1 ... formatVersion
+
+    /// The version `json` writes: the oldest that has every op of the graph, so a graph of
+    /// version-1 ops stays readable by older builds.
+    public var requiredVersion: Int {
+        nodes.map(\.operation.formatVersion).max() ?? 1
+    }
 
     /// Parses graph JSON (docs/GRAPH.md); `source` names where it came from (a file, or
     /// "FILE (swa.graph)") in errors, which name the node and attribute at fault.
@@ -53,24 +62,64 @@ extension ModelGraph {
             let kernel = try attributes.pair("kernel_size")
             let stride = try attributes.pair("stride", default: kernel)
             let padding = try attributes.pair("padding", default: (0, 0))
+            if op == "maxpool2d", try attributes.pair("dilation", default: (1, 1)) != (1, 1) {
+                throw SWAError("graph: node '\(name)' (maxpool2d): only dilation 1 is supported")
+            }
             let geometry = Pool2dGeometry(kernelHeight: kernel.0, kernelWidth: kernel.1, strideY: stride.0, strideX: stride.1,
-                                          paddingY: padding.0, paddingX: padding.1)
+                                          paddingY: padding.0, paddingX: padding.1,
+                                          ceilMode: try attributes.bool("ceil_mode", default: false),
+                                          countIncludePad: op == "maxpool2d" ? true : try attributes.bool("count_include_pad", default: true))
             operation = op == "maxpool2d" ? .maxPool2d(geometry) : .avgPool2d(geometry)
+        case "adaptive_avgpool2d":
+            let size = try attributes.pair("output_size")
+            operation = .adaptiveAvgPool2d(height: size.0, width: size.1)
         case "global_avgpool2d": operation = .globalAvgPool2d
+        case "mean":
+            guard let dims = attributes.values["dim"]?.listValue?.compactMap(\.integerValue),
+                  Set(dims) == [2, 3] || Set(dims) == [-2, -1], dims.count == 2 else {
+                throw SWAError("graph: node '\(name)' (mean): attribute 'dim' must be [2, 3] (the mean over H and W)")
+            }
+            operation = .mean(keepDimensions: try attributes.bool("keepdim", default: false))
         case "flatten":
             guard try attributes.integer("start_dim", default: 1) == 1 else {
                 throw SWAError("graph: node '\(name)' (flatten): only start_dim 1 is supported")
             }
             operation = .flatten
         case "relu": operation = .relu
+        case "relu6": operation = .activation(.hardtanh(min: 0, max: 6))
+        case "hardtanh":
+            operation = .activation(.hardtanh(min: Float(try attributes.number("min_val", default: -1)),
+                                              max: Float(try attributes.number("max_val", default: 1))))
+        case "hardswish": operation = .activation(.hardswish)
+        case "hardsigmoid": operation = .activation(.hardsigmoid)
+        case "silu": operation = .activation(.silu)
+        case "sigmoid": operation = .activation(.sigmoid)
+        case "tanh": operation = .activation(.tanh)
+        case "gelu":
+            switch attributes.values["approximate"] ?? .string("none") {
+            case .string("none"): operation = .activation(.gelu(tanhApproximation: false))
+            case .string("tanh"): operation = .activation(.gelu(tanhApproximation: true))
+            default: throw attributes.fail("approximate", #""none" or "tanh""#)
+            }
         case "dropout": operation = .dropout(p: try attributes.number("p", default: 0.5))
+        case "stochastic_depth": operation = .stochasticDepth(p: try attributes.number("p", default: 0))
         case "add": operation = .add
+        case "mul": operation = .mul
+        case "cat":
+            guard try attributes.signedInteger("dim", default: 1) == 1 else {
+                throw SWAError("graph: node '\(name)' (cat): only dim 1 (channels) is supported")
+            }
+            operation = .concat
         case "identity": operation = .identity
         default:
-            throw SWAError("graph: node '\(name)' has unknown op '\(op)' (known: conv2d batchnorm1d batchnorm2d linear relu maxpool2d avgpool2d global_avgpool2d flatten dropout add identity)")
+            throw SWAError("graph: node '\(name)' has unknown op '\(op)' (known: \(knownOps))")
         }
         return Node(name: name, operation: operation, inputs: written.inputs ?? [], tensors: written.tensors ?? [:])
     }
+
+    /// Every op name graph JSON may use, for the message about an unknown one.
+    static let knownOps = "conv2d batchnorm1d batchnorm2d linear relu relu6 hardtanh hardswish hardsigmoid silu sigmoid gelu tanh "
+        + "maxpool2d avgpool2d adaptive_avgpool2d global_avgpool2d mean flatten dropout stochastic_depth add mul cat identity"
 
     // MARK: - Writing
 
@@ -81,6 +130,7 @@ extension ModelGraph {
     /// The document `json` writes; `attrs` and `tensors` are left out when empty.
     var document: GraphDocument {
         GraphDocument(
+            version: requiredVersion,
             input: .init(name: inputName, shape: inputShape),
             nodes: nodes.map { node in
                 let attributes = Self.attributes(of: node.operation)
@@ -105,11 +155,22 @@ extension ModelGraph {
         case let .linear(inFeatures, outFeatures, bias):
             return ["in_features": .integer(inFeatures), "out_features": .integer(outFeatures), "bias": .bool(bias)]
         case let .maxPool2d(g), let .avgPool2d(g):
-            return ["kernel_size": pair(g.kernelHeight, g.kernelWidth), "stride": pair(g.strideY, g.strideX),
-                    "padding": pair(g.paddingY, g.paddingX)]
+            var values: [String: AnyJSONValue] = ["kernel_size": pair(g.kernelHeight, g.kernelWidth), "stride": pair(g.strideY, g.strideX),
+                                                  "padding": pair(g.paddingY, g.paddingX)]
+            // Written when not the default only, so that a version-1 graph reads as before.
+            if g.ceilMode { values["ceil_mode"] = .bool(true) }
+            if !g.countIncludePad { values["count_include_pad"] = .bool(false) }
+            return values
+        case let .adaptiveAvgPool2d(height, width): return ["output_size": pair(height, width)]
+        case let .mean(keepDimensions): return ["dim": .list([.integer(2), .integer(3)]), "keepdim": .bool(keepDimensions)]
+        case let .activation(.hardtanh(low, high)):
+            return low == 0 && high == 6 ? [:] : ["min_val": .number(Double(low)), "max_val": .number(Double(high))]
+        case let .activation(.gelu(tanhApproximation)): return ["approximate": .string(tanhApproximation ? "tanh" : "none")]
         case .flatten: return ["start_dim": .integer(1)]
         case let .dropout(p): return ["p": .number(p)]
-        case .relu, .globalAvgPool2d, .add, .identity: return [:]
+        case let .stochasticDepth(p): return ["p": .number(p)]
+        case .concat: return ["dim": .integer(1)]
+        case .relu, .activation, .globalAvgPool2d, .add, .mul, .identity: return [:]
         }
     }
 }
@@ -153,6 +214,13 @@ private struct AttributeReader {
             throw fail(key, "an integer or a list of two integers")
         }
         return (a, b)
+    }
+
+    /// An integer that may be negative (a dimension such as `dim`).
+    func signedInteger(_ key: String, default fallback: Int) throws -> Int {
+        guard let value = values[key] else { return fallback }
+        guard let integer = value.integerValue else { throw fail(key, "an integer") }
+        return integer
     }
 
     func bool(_ key: String, default fallback: Bool) throws -> Bool {

@@ -1,5 +1,5 @@
 import SWAFormats
-/// A model as a small DAG of named operations over NCHW activations (GRAPH.md, version 1).
+/// A model as a small DAG of named operations over NCHW activations (GRAPH.md, versions 1 and 2).
 ///
 /// Node names follow PyTorch module paths and tensors are named by state_dict keys, so a
 /// `model.state_dict()` saved with safetensors binds without renaming. A graph is valid once
@@ -64,8 +64,10 @@ public struct ModelGraph: Sendable, Equatable {
             guard node.name != inputName, byName[node.name] == nil else {
                 throw SWAError("graph: node name '\(node.name)' is used twice")
             }
-            guard node.inputs.count == node.operation.inputCount else {
-                throw SWAError("graph: node '\(node.name)' (\(node.operation.name)) takes \(node.operation.inputCount) input(s), has \(node.inputs.count)")
+            let counts = node.operation.inputCounts
+            guard counts.contains(node.inputs.count) else {
+                let expected = counts.upperBound == Int.max ? "at least \(counts.lowerBound)" : "\(counts.lowerBound)"
+                throw SWAError("graph: node '\(node.name)' (\(node.operation.name)) takes \(expected) input(s), has \(node.inputs.count)")
             }
             byName[node.name] = node
         }
@@ -132,22 +134,56 @@ public struct ModelGraph: Sendable, Equatable {
                 output = [outFeatures]
             case let .maxPool2d(geometry), let .avgPool2d(geometry):
                 let (c, h, w) = try spatial()
+                if let problem = geometry.problem { throw fail(problem) }
                 let size = geometry.outputSize(height: h, width: w)
                 guard size.height > 0, size.width > 0 else { throw fail("input \(h)x\(w) is too small for this pooling") }
                 output = [c, size.height, size.width]
+            case let .adaptiveAvgPool2d(height, width):
+                let c = try spatial().c
+                guard height > 0, width > 0 else { throw fail("output size \(height)x\(width) must be positive") }
+                output = [c, height, width]
             case .globalAvgPool2d:
                 output = [try spatial().c]
+            case let .mean(keepDimensions):
+                let c = try spatial().c
+                output = keepDimensions ? [c, 1, 1] : [c]
             case .flatten:
                 output = [input.reduce(1, *)]
-            case .add:
+            case .add, .mul:
                 let other = shapes[node.inputs[1]]!
-                guard other == input else { throw fail("adds shapes \(input) and \(other)") }
-                output = input
-            case .relu, .dropout, .identity:
+                guard let shape = broadcastShape(input, other) else {
+                    throw fail("cannot broadcast shapes \(input) and \(other) (each size must match or be 1)")
+                }
+                output = shape
+            case .concat:
+                let (_, h, w) = try spatial()
+                var channels = 0
+                for name in node.inputs {
+                    let shape = shapes[name]!
+                    guard shape.count == 3, shape[1] == h, shape[2] == w else {
+                        throw fail("joins channels of [C, \(h), \(w)] inputs, '\(name)' is \(shape)")
+                    }
+                    channels += shape[0]
+                }
+                output = [channels, h, w]
+            case .relu, .activation, .dropout, .stochasticDepth, .identity:
                 output = input
             }
             shapes[node.name] = output
         }
         return shapes
     }
+}
+
+/// PyTorch's broadcasting of two per-sample shapes: aligned from the right, each pair of sizes
+/// equal or one of them 1; nil when they do not broadcast. The batch dimension is common.
+func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    let a = Array(repeating: 1, count: rank - a.count) + a, b = Array(repeating: 1, count: rank - b.count) + b
+    var shape: [Int] = []
+    for (x, y) in zip(a, b) {
+        guard x == y || x == 1 || y == 1 else { return nil }
+        shape.append(x == 1 ? y : x)
+    }
+    return shape
 }
