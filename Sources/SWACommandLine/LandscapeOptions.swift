@@ -51,6 +51,9 @@ public struct LandscapeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use only the first N samples of each data set.", valueName: "N"))
     public var limit: Int?
 
+    @OptionGroup(title: "PyTorch inputs")
+    public var pytorch: PyTorchInputOptions
+
     @Option(help: ArgumentHelp("Points evaluated at once (default: one per core).", valueName: "n"))
     public var threads: Int?
 
@@ -80,7 +83,9 @@ public struct LandscapeOptions: ParsableArguments {
 
     /// The job for `kind` with these options.
     public func job(_ kind: LandscapeJob.Kind, model: ModelOptions, directions: RandomDirections = RandomDirections(seed: 0)) -> LandscapeJob {
-        LandscapeJob(kind: kind, modelSource: model.source, train: request(train), test: request(test), batchNorm: bn,
-                     directions: directions, workers: threads, csvPath: csv, plotPath: plot, overwrite: force)
+        var job = LandscapeJob(kind: kind, modelSource: model.source, train: request(train), test: request(test), batchNorm: bn,
+                               directions: directions, workers: threads, csvPath: csv, plotPath: plot, overwrite: force)
+        job.archiveOptions = pytorch.archiveOptions
+        return job
     }
 }

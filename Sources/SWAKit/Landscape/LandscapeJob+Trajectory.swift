@@ -16,7 +16,7 @@ extension LandscapeJob {
     func runTrajectory(inputs paths: [String], selection: CheckpointSelection, grid: Int, margin: Double, marks: [String],
                        progress: ProgressObserver) throws -> LandscapeReport {
         try Self.checkGrid(grid, margin: margin)
-        let entries = try selection.apply(to: discoverCheckpoints(paths) { progress.warn($0) })
+        let entries = try selection.apply(to: discoverCheckpoints(paths, options: archiveOptions) { progress.warn($0) })
         guard entries.count >= 3 else {
             throw SWAError("--pca needs at least three checkpoints for a plane, the selection kept \(entries.count)")
         }

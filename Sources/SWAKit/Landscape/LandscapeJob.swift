@@ -40,6 +40,8 @@ public struct LandscapeJob: Sendable {
     public var plotPath: String?
     /// Replace existing CSV and plot files (`--force`).
     public var overwrite: Bool
+    /// Which state dict of PyTorch inputs and what to strip from its names (`--key`, `--strip-prefix`).
+    public var archiveOptions: ArchiveOptions = .none
 
     public init(kind: Kind, modelSource: ModelSource, train: DataRequest, test: DataRequest,
                 batchNorm: LandscapeBatchNorm = .update, directions: RandomDirections = RandomDirections(seed: 0),
@@ -97,11 +99,14 @@ struct LandscapeInputs {
     let evaluator: PointEvaluator
     let trainSummary: EvaluationReport.DataSummary
     let testSummary: EvaluationReport.DataSummary
+    /// How every model of the job is read (`--key`, `--strip-prefix`).
+    let archiveOptions: ArchiveOptions
 
     /// Loads `path` with `job`'s graph source and opens both data sets for it, decoded once.
     init(firstModel path: String, job: LandscapeJob) throws {
         try job.checkOutputs()
-        first = try LoadedModel(path: path, source: job.modelSource)
+        archiveOptions = job.archiveOptions
+        first = try LoadedModel(path: path, source: job.modelSource, options: job.archiveOptions)
         let trainData = try job.train.open(for: first), testData = try job.test.open(for: first)
         let train = try CachedBatchSource(trainData, memoryBudget: job.dataCacheBudget)
         let test = try CachedBatchSource(testData, memoryBudget: job.dataCacheBudget)
@@ -119,7 +124,7 @@ struct LandscapeInputs {
     /// the same tensor names and shapes; errors name `path` and the tensor.
     func load(_ path: String) throws -> ModelParameters {
         if path == first.path { return first.parameters }
-        let checkpoint = try LoadedCheckpoint(path: path)
+        let checkpoint = try LoadedCheckpoint(path: path, options: archiveOptions)
         try checkSameShapes(checkpoint, as: first.checkpoint)
         return try LoadedModel(checkpoint: checkpoint, graph: first.graph).parameters
     }

@@ -16,6 +16,8 @@ import SWATestSupport
         let line = readme.split(separator: "\n").first { $0.hasPrefix("RUN=fixtures/newcomer/") }!
         return String(line.dropFirst(4))
     }()
+    /// The run's last checkpoint, `epoch-12.pt` or `epoch-12.safetensors` as the run folder holds.
+    static var lastEpoch: String { run + (run.hasSuffix("/pt") ? "/epoch-12.pt" : "/epoch-12.safetensors") }
     static let golden: JSONValue = {
         let text = try! String(contentsOfFile: TestSupport.root + "/" + newcomer + "/golden.json", encoding: .utf8)
         return try! JSONValue.parse(text)
@@ -102,13 +104,13 @@ import SWATestSupport
     }
 
     @Test func imagesWithNoNormalisationAreReportedAndWarnedAbout() throws {
-        let result = try ToolRunner.run("swa-eval", [Self.run + "/epoch-12.safetensors", "--graph", Self.newcomer + "/graph.json",
+        let result = try ToolRunner.run("swa-eval", [Self.lastEpoch, "--graph", Self.newcomer + "/graph.json",
                                                      "--data", Self.newcomer + "/data/test.npz"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("warning: \(Self.newcomer)/data/test.npz: no normalisation"), "\(result.stderr)")
         #expect(result.stderr.contains("pass the training mean and std: --mean M[,M,M] --std S[,S,S]"))
         #expect(result.stdout.contains("normalisation: none (inputs only scaled: scaling by 1/255)"), "\(result.stdout)")
-        let json = try ToolRunner.run("swa-eval", [Self.run + "/epoch-12.safetensors", "--graph", Self.newcomer + "/graph.json",
+        let json = try ToolRunner.run("swa-eval", [Self.lastEpoch, "--graph", Self.newcomer + "/graph.json",
                                                    "--data", Self.newcomer + "/data/test.npz", "--json", "--quiet"])
         let normalization = try JSONValue.parse(json.stdout)["data"]?["normalization"]
         #expect(normalization?["source"]?.stringValue == "none")
@@ -118,11 +120,11 @@ import SWATestSupport
 
     @Test func summaryLinesNameTheNormalisationAndItsSource() throws {
         try TestSupport.withTemporaryDirectory { folder in
-            let update = try ToolRunner.run("swa-bn-update", [Self.run + "/epoch-12.safetensors", "--graph", Self.newcomer + "/graph.json",
+            let update = try ToolRunner.run("swa-bn-update", [Self.lastEpoch, "--graph", Self.newcomer + "/graph.json",
                                                               "--mean", "0.3054", "--std", "0.3758", "--data", Self.newcomer + "/data/train.npz",
                                                               "-o", folder + "/bn.bin"])
             #expect(update.status == 0, "\(update.stderr)")
-            #expect(update.stdout.contains("recomputed 2 BN layers of \(Self.run)/epoch-12.safetensors over 1300 samples in 11 batches"), "\(update.stdout)")
+            #expect(update.stdout.contains("recomputed 2 BN layers of \(Self.lastEpoch) over 1300 samples in 11 batches"), "\(update.stdout)")
             #expect(update.stdout.contains("  normalisation: mean [0.3054] std [0.3758] after scaling by 1/255 (from --mean/--std)"))
             let eval = try ToolRunner.run("swa-eval", [folder + "/bn.bin", "--data", Self.newcomer + "/data/test.npz"])
             #expect(eval.status == 0, "\(eval.stderr)")
@@ -134,7 +136,7 @@ import SWATestSupport
         try TestSupport.withTemporaryDirectory { folder in
             let plot = folder + "/curve.svg", csv = folder + "/curve.csv"
             try Data("mine".utf8).write(to: URL(fileURLWithPath: plot))
-            let arguments = [Self.run + "/epoch-12.safetensors", "--graph", Self.newcomer + "/graph.json", "--mean", "0.3054", "--std", "0.3758",
+            let arguments = [Self.lastEpoch, "--graph", Self.newcomer + "/graph.json", "--mean", "0.3054", "--std", "0.3758",
                              "--ensemble", Self.run, "--last", "2", "--data", Self.newcomer + "/data/test.npz", "--csv", csv, "--plot", plot]
             let refused = try ToolRunner.run("swa-eval", arguments)
             #expect(refused.status == 1)
@@ -149,7 +151,7 @@ import SWATestSupport
     }
 
     @Test func aMissingOutputFolderFailsBeforeThePass() throws {
-        let result = try ToolRunner.run("swa-bn-update", [Self.run + "/epoch-12.safetensors", "--graph", Self.newcomer + "/graph.json",
+        let result = try ToolRunner.run("swa-bn-update", [Self.lastEpoch, "--graph", Self.newcomer + "/graph.json",
                                                           "--data", Self.newcomer + "/data/train.npz", "-o", "out/nope/bn.bin"])
         #expect(result.status == 1)
         #expect(result.stderr.hasSuffix("out/nope/bn.bin: the output folder 'out/nope' does not exist; create it first (mkdir -p out/nope)\n"), "\(result.stderr)")

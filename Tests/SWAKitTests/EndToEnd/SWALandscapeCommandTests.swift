@@ -39,6 +39,24 @@ import Testing
         }
     }
 
+    /// PyTorch files are read where checkpoints are: the line between two torch.save files of the
+    /// run equals the line between the same epochs in our format (graph and normalisation given
+    /// by flags, since a bare state dict carries neither).
+    @Test func theLineBetweenPyTorchFilesEqualsTheLineInOurFormat() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            let reference = try LoadedCheckpoint(path: "fixtures/checkpoints/ckpt-020.safetensors.zst")
+            try #require(reference.header.metadata["swa.graph"]).write(toFile: folder + "/graph.json", atomically: true, encoding: .utf8)
+            let preprocessing = try #require(try reference.header.checkpointMetadata.preprocessing(file: nil))
+            let flags = ["--graph", folder + "/graph.json", "--mean", preprocessing.mean.map { "\($0)" }.joined(separator: ","),
+                         "--std", preprocessing.std.map { "\($0)" }.joined(separator: ","), "--steps", "0,0.5,1", "--json"] + Self.data
+            let ours = try ToolRunner.run("swa-landscape", ["line", "fixtures/checkpoints/ckpt-017.safetensors.zst", "fixtures/checkpoints/ckpt-020.safetensors.zst"] + flags)
+            let pytorch = try ToolRunner.run("swa-landscape", ["line", "fixtures/pytorch/run/epoch-017.pt", "fixtures/pytorch/run/epoch-020.pt",
+                                                               "--key", "state_dict"] + flags)
+            #expect(ours.status == 0 && pytorch.status == 0, "\(ours.stderr) \(pytorch.stderr)")
+            #expect(try JSONValue.parse(ours.stdout)["points"] == JSONValue.parse(pytorch.stdout)["points"])
+        }
+    }
+
     @Test func widthAndPlaneTables() throws {
         let width = try ToolRunner.run("swa-landscape", ["width", Self.ckpt20, "--directions", "1", "--distances", "0,10", "--seed", "1"] + Self.data)
         #expect(width.status == 0, "\(width.stderr)")
