@@ -4,7 +4,7 @@
 SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd libturbojpeg0-dev libspng-dev
 SWIFT ?= swift
 BIN := .build/release
-TOOLS := swa-avg swa-inspect swa-bn-update swa-eval
+TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-convert swa-landscape
 
 # Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, .../share/man/man1, completions
 # under .../share (scripts/install.sh); `make uninstall` removes what its manifest lists.
@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt deps clean
 
 all: build
 
@@ -83,6 +83,19 @@ bench: deps
 # swa-bn-update and swa-eval against PyTorch (needs torch, numpy and safetensors in python3; ~13 minutes)
 bench-forward: deps
 	@bash Benchmarks/bench-forward.sh
+
+# swa-avg over a Hugging Face sharded run against timm's avg_checkpoints.py approach in Python (needs torch, safetensors)
+bench-hf: deps
+	@bash Benchmarks/bench-hf.sh
+
+# swa-landscape width: points per second against the same loop in PyTorch (needs torch, numpy,
+# safetensors, scikit-learn and zstandard in python3; about a minute)
+bench-landscape: deps
+	@bash Benchmarks/bench-landscape.sh
+
+# swa-avg over 16 x 100 MB torch.save files against timm's avg_checkpoints procedure (needs torch and safetensors)
+bench-pt: deps
+	@bash Benchmarks/bench-pt.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

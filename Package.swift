@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "swa-inspect", targets: ["swa-inspect"]),
         .executable(name: "swa-bn-update", targets: ["swa-bn-update"]),
         .executable(name: "swa-eval", targets: ["swa-eval"]),
+        .executable(name: "swa-convert", targets: ["swa-convert"]),
+        .executable(name: "swa-landscape", targets: ["swa-landscape"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -78,6 +80,8 @@ let package = Package(
         .executableTarget(name: "swa-inspect", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-bn-update", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-eval", dependencies: ["SWACommandLine"]),
+        .executableTarget(name: "swa-convert", dependencies: ["SWACommandLine"]),
+        .executableTarget(name: "swa-landscape", dependencies: ["SWACommandLine"]),
         // Test-only code: naive reference kernels (the oracles) and an .npz writer.
         .target(
             name: "SWATestSupport",

@@ -18,7 +18,12 @@ for tool in "$@"; do
     # mdoc warns about empty lines (the blank lines of --help discussions); .Pp is its paragraph
     # break. generate-manual puts `subcommand` in the synopsis for the implicit `help`
     # subcommand, which none of the tools needs.
-    sed -i -e 's/^$/.Pp/' -e '/^\.Ar subcommand$/d' "$out/man/man1/$tool.1"
+    # swa-landscape's subcommands (line, width, plane) are real: its synopsis keeps the word.
+    if [ "$tool" = swa-landscape ]; then
+        sed -i -e 's/^$/.Pp/' "$out/man/man1/$tool.1"
+    else
+        sed -i -e 's/^$/.Pp/' -e '/^\.Ar subcommand$/d' "$out/man/man1/$tool.1"
+    fi
     "$bin/$tool" --generate-completion-script bash > "$out/bash-completion/completions/$tool"
     "$bin/$tool" --generate-completion-script zsh > "$out/zsh/site-functions/_$tool"
     "$bin/$tool" --generate-completion-script fish > "$out/fish/vendor_completions.d/$tool.fish"

@@ -53,3 +53,11 @@ public func augmentationArgument(_ text: String) throws -> Augmentation {
 }
 
 import Foundation
+
+/// Parses `--max-shard-size` (`5GB`, `500MB`, `2GiB`, bytes) for `@Option(transform:)`.
+public func byteSizeArgument(_ text: String) throws -> Int {
+    guard let bytes = parseByteSize(text), bytes > 0 else {
+        throw ValidationError("expected a positive size such as 5GB, 500MB, 2GiB or a number of bytes, got '\(text)'")
+    }
+    return bytes
+}

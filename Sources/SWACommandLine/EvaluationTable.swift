@@ -29,11 +29,16 @@ public struct EvaluationTable {
                 + String(repeating: " ", count: max(0, 6 - passes.count)) + passes)
         }
         lines.append("")
-        lines.append("data: \(report.data.path), \(report.data.samples) samples")
+        lines.append("data: \(report.data.path), \(counted(report.data.samples, "sample")); \(report.data.normalization.summary)")
         if let agreement = report.agreement, let ensemble = report.ensemble {
             lines.append(String(format: "SWA and FGE agree on the top class of %.1f%% of samples; ", agreement * 100)
                 + "SWA costs 1 forward pass per sample, the ensemble \(ensemble.members.count)"
                 + String(format: " (%.2f s vs %.2f s)", report.model.seconds, ensemble.seconds))
+        }
+        if let linearization = report.linearization {
+            let pairs = linearization.memberPairs.map { String(format: ", the members' from each other by %.4f", $0) } ?? ""
+            lines.append(String(format: "Linearization (paper §3.5): the model's predictions differ from the ensemble's by a mean "
+                + "total variation of %.4f", linearization.modelVsEnsemble) + pairs + ".")
         }
         return lines.joined(separator: "\n")
     }

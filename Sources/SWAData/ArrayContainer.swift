@@ -55,6 +55,26 @@ extension ArrayContainer {
         let present = keys.isEmpty ? "none" : keys.map { "'\($0)'" }.joined(separator: ", ")
         return SWAError(file: path, "no array '\(key)'; arrays present: \(present)")
     }
+
+    /// The error for a missing inputs or labels array: `missingKeyError` and, when the file's
+    /// arrays look like inputs and labels under other names, the `--x-key/--y-key` that pick them.
+    func missingKeyError(_ key: String, xKey: String, yKey: String) -> SWAError {
+        let error = missingKeyError(key)
+        return SWAError(file: path, error.message + keySuggestion(xKey: xKey, yKey: yKey))
+    }
+
+    /// `; pass --x-key images --y-key labels`: the largest array of 2 or more dimensions with
+    /// float or uint8 elements as the inputs, the first 1-D integer array as the labels, each
+    /// flag only when it names another array than `xKey`/`yKey`; empty when there is none.
+    /// Reads headers only.
+    func keySuggestion(xKey: String, yKey: String) -> String {
+        let infos = keys.compactMap { try? info(of: $0) }
+        let inputs = infos.filter { $0.shape.count >= 2 && [.f32, .f64, .u8].contains($0.dtype) }.max { $0.elementCount < $1.elementCount }
+        let labels = infos.first { $0.shape.count == 1 && $0.dtype.isInteger && $0.key != inputs?.key }
+        let flags = [inputs.flatMap { $0.key == xKey ? nil : "--x-key \($0.key)" },
+                     labels.flatMap { $0.key == yKey ? nil : "--y-key \($0.key)" }].compactMap { $0 }
+        return flags.isEmpty ? "" : "; pass " + flags.joined(separator: " ")
+    }
 }
 
 extension DType {

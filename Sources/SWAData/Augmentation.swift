@@ -111,10 +111,12 @@ extension Augmentation {
 
 /// SplitMix64 (Steele, Lea and Flood 2014): tiny, fast, and the same numbers on every
 /// platform and Swift version, unlike the standard library's `random(in:)` helpers.
-struct SplitMix64: RandomNumberGenerator {
+/// Public for the other seeded draws of the toolkit (swa-landscape's random directions).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// The generator whose state starts at `seed` (Vigna's `splitmix64.c` with `x = seed`).
+    public init(seed: UInt64) { state = seed }
 
     /// An independent generator per `(seed, stream)`: the pair is hashed into the start state.
     init(seed: UInt64, stream: UInt64) {
@@ -123,7 +125,8 @@ struct SplitMix64: RandomNumberGenerator {
         state = scrambler.next()
     }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits: the state advances by 0x9E3779B97F4A7C15, then a fixed mixer.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

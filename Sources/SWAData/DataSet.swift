@@ -53,7 +53,7 @@ public final class DataSet {
                 folder: DataFolderOptions = DataFolderOptions()) throws {
         self.path = path
         container = try Self.open(path, folder: folder, seed: seed)
-        guard container.keys.contains(xKey) else { throw container.missingKeyError(xKey) }
+        guard container.keys.contains(xKey) else { throw container.missingKeyError(xKey, xKey: xKey, yKey: yKey) }
         let x = try container.info(of: xKey)
         inputs = x
         labelsKey = yKey
@@ -127,10 +127,14 @@ public final class DataSet {
         }
     }
 
+    /// `; pass --x-key A --y-key B` when the file's arrays look like inputs and labels under
+    /// other names (for messages about a missing array); empty otherwise.
+    public var keySuggestion: String { container.keySuggestion(xKey: inputs.key, yKey: labelsKey) }
+
     /// The labels of the `sampleCount` samples as `Int64`, read whole (8 bytes per sample).
     /// - Throws: if the file has no labels (naming the arrays it has) or they cannot be read.
     public func labels() throws -> [Int64] {
-        guard let y = labelInfo else { throw container.missingKeyError(labelsKey) }
+        guard let y = labelInfo else { throw container.missingKeyError(labelsKey, xKey: inputs.key, yKey: labelsKey) }
         var labels: [Int64] = []
         labels.reserveCapacity(sampleCount)
         var pending: [UInt8] = []
@@ -182,7 +186,7 @@ extension DataSet {
             throw SWAError(file: path, "a single .npy array; data must be an .npz archive holding x and y (numpy.savez) or a checkpoint-format file")
         case .zstd, .safetensors:
             return try CheckpointArrays(path: path)
-        case .pytorchZip, .pickle:
+        case .pytorchZip, .pickle, .safetensorsIndex:
             throw SWAError(file: path, "a \(format.description), not a data file; data must be an .npz archive holding x and y (numpy.savez) or a checkpoint-format file")
         case .unknown:
             return try CheckpointArrays(path: path)

@@ -23,14 +23,16 @@ struct SWAAvg: ParsableCommand {
         Examples:
           swa-avg checkpoints/ -o swa.bin --start 161 --every 2
           swa-avg checkpoints/ -o ema.bin --ema 0.9
-          swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3 --dtype bf16
+          swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3
+          swa-avg checkpoints/ -o swa.bin --last 20 --dtype bf16 --dry-run
         """,
         version: swaVersion)
 
     @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints.", valueName: "input"))
     var inputs: [String]
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the averaged checkpoint.", valueName: "file"))
+    @Option(name: [.short, .customLong("output")],
+            help: ArgumentHelp("Where to write: NAME.safetensors (plain), FOLDER/ (Hugging Face folder), or any other name (zstd).", valueName: "file"))
     var output: String
 
     @OptionGroup(title: "Selection")
@@ -49,11 +51,18 @@ struct SWAAvg: ParsableCommand {
     @Option(help: ArgumentHelp("BN running statistics: average them, or take the last checkpoint's."))
     var buffers: BufferPolicy = .average
 
+    @Option(help: ArgumentHelp("Largest tensor data per shard of a folder output (-o FOLDER/): 5GB, 500MB, 2GiB or bytes.", valueName: "size"),
+            transform: byteSizeArgument)
+    var maxShardSize: Int = OutputOptions.defaultMaxShardByteCount
+
     @Flag(help: "Print the plan (checkpoints, positions, weights) and write nothing.")
     var dryRun = false
 
     @Flag(help: "Replace the output file if it exists.")
     var force = false
+
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
 
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
@@ -64,13 +73,14 @@ struct SWAAvg: ParsableCommand {
     }
 
     func run() throws {
-        let sequence = try discoverCheckpoints(inputs) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
+        let sequence = try discoverCheckpoints(inputs, options: pytorch.archiveOptions) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
         let selected = try selection.selection.apply(to: sequence)
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
             .weighted(weights ?? Array(repeating: 1, count: selected.count))
         }
-        let request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
+        var request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
                                        outputDType: dtype, destination: output, overwrite: force)
+        request.outputOptions.maxShardByteCount = maxShardSize
         let averager = StreamingAverager(request: request)
         if dryRun {
             var plan = try averager.plan()
@@ -83,11 +93,11 @@ struct SWAAvg: ParsableCommand {
                                       onChunk: { progress.update(averager.bytesRead.value) })
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
-        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected[0].header) }
+        if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected.last!.header) }
     }
 
     func printPlan(_ plan: AveragingReport) {
-        print("plan: \(plan.method) average of \(plan.inputs.count) checkpoints, ordered by \(plan.positionSource), \(plan.strategy)")
+        print("plan: \(plan.method) average of \(counted(plan.inputs.count, "checkpoint")), ordered by \(plan.positionSource), \(plan.strategy)")
         print("  \("position".padding(toLength: 10, withPad: " ", startingAt: 0))  \("weight".padding(toLength: 9, withPad: " ", startingAt: 0))  file")
         for input in plan.inputs {
             let position = formatPosition(input.position).padding(toLength: 10, withPad: " ", startingAt: 0)
@@ -100,12 +110,18 @@ struct SWAAvg: ParsableCommand {
     func printSummary(_ report: AveragingReport, tensors header: SafetensorsHeader) {
         let positions = report.inputs.map(\.position)
         let span = "\(report.positionSource) \(formatPosition(positions.first!))…\(formatPosition(positions.last!))"
-        print("averaged \(report.inputs.count) checkpoints (\(span), \(report.method)) -> \(report.output)")
+        print("averaged \(counted(report.inputs.count, "checkpoint")) (\(span), \(report.method)) -> \(report.output)")
         let elements = header.tensors.reduce(0) { $0 + $1.elementCount }
-        print("  \(header.tensors.count) tensors, \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0)) in \(report.frames ?? 0) frames; "
+        let frames = (report.frames ?? 0) > 0 ? " in \(counted(report.frames!, "frame"))" : ""
+        print("  \(counted(header.tensors.count, "tensor")), \(formatCount(elements)) elements; \(formatBytes(report.outputBytes ?? 0))\(frames); "
             + String(format: "%.2f s", report.seconds))
         if header.tensors.contains(where: { $0.name.hasSuffix("running_mean") }) {
-            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: run swa-bn-update \(report.output) --data TRAIN -o OUT")
+            // The output carries the last input's graph and preprocessing: ask for what it lacks.
+            let metadata = header.checkpointMetadata
+            let graph = metadata.graphJSON == nil ? " --graph MODEL.json" : ""
+            let normalization = metadata[.preprocess] == nil ? " --mean M --std S" : ""
+            print("  BN statistics are \(report.buffers == "last" ? "the last checkpoint's" : "averaged"), so stale: "
+                + "run swa-bn-update \(report.output)\(graph)\(normalization) --data TRAIN.npz -o OUT")
         }
     }
 

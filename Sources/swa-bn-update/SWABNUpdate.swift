@@ -19,17 +19,24 @@ struct SWABNUpdate: ParsableCommand {
         batch by its size instead, as the paper's own code did. Dropout is off (identity).
 
         The network comes from --graph, --arch, or the checkpoint's swa.graph metadata; \
-        normalisation from --mean/--std or its swa.preprocess metadata.
+        normalisation from --mean/--std or its swa.preprocess metadata (uint8 images are \
+        divided by 255 first). The output records the graph and normalisation given by flags \
+        (swa.graph, swa.preprocess), so swa-eval then needs neither.
 
         Examples:
           swa-bn-update swa.bin --data train.npz -o swa-bn.bin
-          swa-bn-update swa.bin --arch preresnet164 --data train.npz --batch-size 128 --weighting sample -o out.bin
-          swa-bn-update swa.bin --graph my-model.json --data train.npz --augment crop:4,flip --seed 1 -o out.bin
+          swa-bn-update swa.bin --graph model.json --data train.npz \\
+              --mean 0.1307 --std 0.3081 -o swa-bn.bin
+          swa-bn-update swa.bin --arch preresnet164 --data train.npz \\
+              --weighting sample -o out.bin
+          swa-bn-update swa.bin --arch preresnet164 --data train.npz \\
+              --augment crop:4,flip --seed 1 -o out.bin
+          swa-bn-update --print-graph --arch preresnet164 > preresnet164.json
         """,
         version: swaVersion)
 
-    @Argument(help: ArgumentHelp("The model checkpoint (typically swa-avg's output).", valueName: "model"))
-    var model: String
+    @Argument(help: ArgumentHelp("The model checkpoint (typically swa-avg's output); optional with --print-graph --arch.", valueName: "model"))
+    var model: String?
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the updated checkpoint.", valueName: "file"))
     var output: String?
@@ -49,17 +56,23 @@ struct SWABNUpdate: ParsableCommand {
     @Option(help: ArgumentHelp("Seed of the augmentation.", valueName: "S"))
     var seed: UInt64 = 0
 
-    @Flag(help: "Print the model graph JSON (from --arch, --graph or the checkpoint) and exit.")
+    @Flag(help: "Print the model graph JSON (from --arch, --graph or the checkpoint) and exit; --arch alone assumes 10 classes.")
     var printGraph = false
 
     @Flag(help: "Replace the output file if it exists.")
     var force = false
+
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
 
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
     func validate() throws {
         if let augment { _ = try augmentationArgument(augment) }
+        if model == nil, !(printGraph && (modelOptions.arch != nil || modelOptions.graph != nil)) {
+            throw ValidationError("missing the model checkpoint (only --print-graph with --arch or --graph needs none)")
+        }
         if !printGraph {
             if output == nil { throw ValidationError("missing -o/--output") }
             if dataOptions.data == nil { throw ValidationError("missing --data") }
@@ -68,11 +81,13 @@ struct SWABNUpdate: ParsableCommand {
 
     func run() throws {
         if printGraph {
-            print(try modelOptions.source.graph(for: LoadedCheckpoint(path: model)).json)
+            print(try modelOptions.source.graph(for: model.map { try LoadedCheckpoint(path: $0, options: pytorch.archiveOptions) }).json)
             return
         }
-        let job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        let model = model!
+        var job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
                                      weighting: weighting, augment: augment, seed: seed, output: output!, overwrite: force)
+        job.archiveOptions = pytorch.archiveOptions
         let report = try job.run(progress: ProgressBars(tool: "swa-bn-update", reporting: reporting))
         if reporting.json {
             try printJSON(report)
@@ -81,8 +96,9 @@ struct SWABNUpdate: ParsableCommand {
         } else if report.layers == 0 {
             print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(report.output)")
         } else {
-            print("recomputed \(report.layers) BN layers of \(model) over \(report.samples) samples in \(report.batches) batches "
-                + "(\(weighting.rawValue) weighting) -> \(report.output)" + String(format: "; %.2f s", report.seconds))
+            print("recomputed \(counted(report.layers, "BN layer")) of \(model) over \(counted(report.samples, "sample")) in \(counted(report.batches, "batch", "batches"))"
+                + " (\(weighting.rawValue) weighting) -> \(report.output)" + String(format: "; %.2f s", report.seconds))
+            if let normalization = report.normalization { print("  " + normalization.summary) }
         }
     }
 

@@ -16,10 +16,17 @@ struct SWAEval: ParsableCommand {
         the ensemble and the model; the ensemble of the first k members for every k (--csv, --plot); \
         how often the model and the ensemble agree; and what each cost in forward passes.
 
+        The network and the normalisation come from the model's swa.graph and swa.preprocess \
+        metadata (swa-bn-update writes both when given --graph/--arch and --mean/--std), else \
+        from the flags. --csv and --plot refuse an existing file unless --force.
+
         Examples:
-          swa-eval swa-bn.bin --ensemble checkpoints/ --start 161 --every 2 --data test.npz
-          swa-eval swa-bn.bin --ensemble checkpoints/ --data test.npz --json
-          swa-eval swa-bn.bin --ensemble checkpoints/ --data test.npz --csv curve.csv --plot curve.svg
+          swa-eval swa-bn.bin --data test.npz
+          swa-eval swa-bn.bin --ensemble ckpts/ --start 161 --every 2 \\
+              --data test.npz
+          swa-eval swa-bn.bin --ensemble ckpts/ --data test.npz --json
+          swa-eval swa-bn.bin --ensemble ckpts/ --data test.npz \\
+              --csv curve.csv --plot curve.svg
         """,
         version: swaVersion)
 
@@ -47,6 +54,12 @@ struct SWAEval: ParsableCommand {
     @Option(help: ArgumentHelp("Write an SVG plot of ensemble accuracy and NLL against k, with the model as a line.", valueName: "file.svg"))
     var plot: String?
 
+    @Flag(help: "Replace the --csv and --plot files if they exist.")
+    var force = false
+
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
@@ -56,9 +69,10 @@ struct SWAEval: ParsableCommand {
     }
 
     func run() throws {
-        let job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
-                                csvPath: csv, plotPath: plot)
+                                csvPath: csv, plotPath: plot, overwrite: force)
+        job.archiveOptions = pytorch.archiveOptions
         let report = try job.run(progress: ProgressBars(tool: "swa-eval", reporting: reporting))
         if reporting.json {
             try printJSON(report)

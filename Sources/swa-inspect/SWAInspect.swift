@@ -16,19 +16,27 @@ struct SWAInspect: ParsableCommand {
         """,
         version: swaVersion)
 
-    @Argument(help: ArgumentHelp("A checkpoint (zstd-compressed or plain safetensors).", valueName: "file"))
+    @Argument(help: ArgumentHelp("A checkpoint (zstd-compressed or plain safetensors, or a PyTorch torch.save file).", valueName: "file"))
     var file: String
+
+    @OptionGroup(title: "PyTorch inputs")
+    var pytorch: PyTorchInputOptions
 
     @Flag(help: "Print the description as JSON.")
     var json = false
 
     func run() throws {
-        let info = try CheckpointInspection.inspect(path: file)
+        let info = try CheckpointInspection.inspect(path: file, options: pytorch.archiveOptions)
         if json { try printJSON(info); return }
         print("file: \(info.path)")
         if info.container == "zstd" {
-            let table = info.seekTable ? "seek table of \(info.seekTableFrames ?? 0) frames" : "no seek table"
-            print("container: zstd, \(info.frames) frames (\(table)), checksums verified")
+            let table = info.seekTable ? "seek table of \(counted(info.seekTableFrames ?? 0, "frame"))" : "no seek table"
+            print("container: zstd, \(counted(info.frames, "frame")) (\(table)), checksums verified")
+        } else if info.container == FileFormat.safetensorsIndex.rawValue {
+            print("container: sharded safetensors (an index and its shards, read as one checkpoint)")
+        } else if let pytorch = info.pytorch {
+            print("container: PyTorch torch.save, \(pytorch.layout == "zip" ? "zip format (PyTorch 1.6 and later)" : "legacy format (before 1.6)"), read without running any code")
+            printStructure(pytorch)
         } else {
             print("container: plain safetensors (uncompressed)")
         }
@@ -46,6 +54,21 @@ struct SWAInspect: ParsableCommand {
         for tensor in info.tensors {
             let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
             print("  \(tensor.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(tensor.dtype.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 18, withPad: " ", startingAt: 0))  \(formatCount(tensor.bytes)) B")
+        }
+    }
+
+    /// Where the tensors came from in a PyTorch file and what else its pickle holds.
+    func printStructure(_ pytorch: PyTorchStructure) {
+        print("state dict: \(pytorch.stateDictKey.isEmpty ? "the top-level object" : "'\(pytorch.stateDictKey)'")"
+            + pytorch.strippedPrefixes.map { ", prefix '\($0)' stripped" }.joined()
+            + pytorch.dropped.map { ", '\($0)' dropped" }.joined())
+        print("pickled object:")
+        for entry in pytorch.entries {
+            let marker = !entry.key.isEmpty && entry.key == pytorch.stateDictKey ? "  <- tensors" : ""
+            print("  \(entry.key.isEmpty ? "(top level)" : entry.key): \(entry.summary)\(marker)")
+        }
+        if !pytorch.inertGlobals.isEmpty {
+            print("globals recorded, never imported or called: \(pytorch.inertGlobals.joined(separator: ", "))")
         }
     }
 

@@ -246,7 +246,7 @@ struct DataTests {
                 #expect(try DataBatches.collect(DataSet(path: path, preprocessing: nil, limit: 3), size: 2).flatMap(\.x) == Array(values.prefix(60)))
             }
             let message = TestSupport.errorDescription { _ = try DataSet(path: folder + "/xy.bin", xKey: "inputs", preprocessing: nil) }
-            #expect(message == "\(folder)/xy.bin: no array 'inputs'; arrays present: 'x', 'y'")
+            #expect(message == "\(folder)/xy.bin: no array 'inputs'; arrays present: 'x', 'y'; pass --x-key x")
             let floatLabels = folder + "/float-labels.bin"
             try CheckpointWriter.write([x, (spec: TensorSpec(name: "y", dtype: .f32, shape: [count]), bytes: NpyBytes.bytes(values.prefix(count).map { $0 }))],
                                        metadata: [:], to: floatLabels, overwrite: false)
@@ -445,8 +445,8 @@ struct Errors {
 
     @Test("Missing x lists the arrays present")
     func missingKey() throws {
-        #expect(try Self.openError([("inputs", Self.images), ("y", Self.labels)]) == "d.npz: no array 'x'; arrays present: 'inputs', 'y'")
-        #expect(try Self.openError([("x", Self.images)], xKey: "images") == "d.npz: no array 'images'; arrays present: 'x'")
+        #expect(try Self.openError([("inputs", Self.images), ("y", Self.labels)]) == "d.npz: no array 'x'; arrays present: 'inputs', 'y'; pass --x-key inputs")
+        #expect(try Self.openError([("x", Self.images)], xKey: "images") == "d.npz: no array 'images'; arrays present: 'x'; pass --x-key x")
     }
 
     @Test("labels() without labels names the key and lists the arrays present")
@@ -456,7 +456,7 @@ struct Errors {
             try NpzWriter.write([("x", Self.images), ("label", Self.labels)], to: path, compressed: false)
             let data = try DataSet(path: path, preprocessing: nil)
             #expect(!data.hasLabels)
-            #expect(TestSupport.errorDescription { _ = try data.labels() } == "\(path): no array 'y'; arrays present: 'x', 'label'")
+            #expect(TestSupport.errorDescription { _ = try data.labels() } == "\(path): no array 'y'; arrays present: 'x', 'label'; pass --y-key label")
             #expect(try DataSet(path: path, yKey: "label", preprocessing: nil).labels() == [0, 1, 2, 3])
         }
     }

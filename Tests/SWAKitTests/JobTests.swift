@@ -68,7 +68,7 @@ import Testing
             let request = DataRequest(path: TestSupport.fixtures + "/data/test.npz", layout: .nhwc)
             let loaded = try LoadedModel(path: model, source: .metadata)
             let error = try #require(throws: SWAError.self) { try request.open(for: loaded) }
-            #expect(error.description == TestSupport.fixtures + "/data/test.npz: samples have shape [8, 1, 8], the model expects [1, 8, 8]")
+            #expect(error.description == TestSupport.fixtures + "/data/test.npz: samples have shape [8, 1, 8], the model expects [1, 8, 8]; x looks channels-first (N×C×H×W): pass --layout nchw")
         }
     }
 }

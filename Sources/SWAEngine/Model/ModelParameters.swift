@@ -24,7 +24,8 @@ public struct ModelParameters: Sendable {
                 used.insert(key)
                 guard let info = checkpoint.header.tensor(named: key) else {
                     if !role.required { continue }
-                    throw SWAError(file: file, "missing tensor '\(key)' (the \(role.role) of graph node '\(node.name)')")
+                    let hint = sharedPrefixHint(missing: key, keys: checkpoint.header.tensors.map(\.name)).map { "; " + $0 } ?? ""
+                    throw SWAError(file: file, "missing tensor '\(key)' (the \(role.role) of graph node '\(node.name)')" + hint)
                 }
                 guard info.shape == role.shape else {
                     throw SWAError(file: file, "tensor '\(key)' has shape \(info.shapeDescription), graph node '\(node.name)' expects \(TensorInfo.describe(role.shape))")

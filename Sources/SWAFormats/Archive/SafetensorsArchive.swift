@@ -16,6 +16,8 @@ public final class SafetensorsArchive: TensorArchive {
 
     /// The reader that read the header, until a stream without observer takes it over.
     private var openingReader: CheckpointReader?
+    /// The file opened for reads at an offset, on first use (`readData(at:into:)`).
+    private var randomAccessFile: InputFile?
 
     /// Opens `path` and reads and validates its header.
     /// - Parameter onRawBytes: sees every byte read from disk from the first on, through the
@@ -63,5 +65,14 @@ public final class SafetensorsArchive: TensorArchive {
             throw SWAError(file: path, "truncated: the file ends inside tensor '\(name)'")
         }
         return bytes
+    }
+
+    /// The file for reads at an offset, opened once and checked against the size at opening.
+    func positionedFile() throws -> InputFile {
+        if let randomAccessFile { return randomAccessFile }
+        let file = try InputFile(path: path)
+        guard file.size == fileByteCount else { throw SWAError(file: path, "changed on disk while being read") }
+        randomAccessFile = file
+        return file
     }
 }

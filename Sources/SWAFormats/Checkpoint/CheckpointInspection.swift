@@ -15,7 +15,7 @@ public struct CheckpointInspection: Codable, Sendable {
 
     /// The path as the user gave it.
     public var path: String
-    /// The format, as `FileFormat.rawValue`: "zstd" or "safetensors".
+    /// The format, as `FileFormat.rawValue`: "zstd", "safetensors", "pytorchZip" or "pickle" (legacy torch.save).
     public var container: String
     /// Size of the file on disk, in bytes.
     public var fileBytes: Int
@@ -35,14 +35,17 @@ public struct CheckpointInspection: Codable, Sendable {
     public var metadata: [String: String]
     /// Tensors in storage order.
     public var tensors: [Tensor]
+    /// For a PyTorch file: where the state dict was found and what else the pickle holds.
+    public var pytorch: PyTorchStructure?
 
     /// Reads `path` through and describes it; any corruption is an error naming the file.
-    public static func inspect(path: String) throws -> CheckpointInspection {
-        let archive = try TensorArchives.open(path: path)
+    /// `options` says how to read a PyTorch file (`--key`, `--strip-prefix`).
+    public static func inspect(path: String, options: ArchiveOptions = .none) throws -> CheckpointInspection {
+        let archive = try TensorArchives.open(path: path, options: options)
         let frames = try archive.openDataStream().finish()
         let header = archive.header
         var seekTable: SeekTable?
-        if archive.format == .zstd {
+        if archive.format == .zstd, archive is SafetensorsArchive {
             seekTable = try SeekTable.read(from: InputFile(path: path))
             if let seekTable {
                 let described = seekTable.entries.reduce(0) { $0 + $1.decompressedByteCount }
@@ -56,6 +59,7 @@ public struct CheckpointInspection: Codable, Sendable {
             payloadBytes: header.payloadByteCount, headerBytes: 8 + header.jsonByteCount, frames: frames,
             seekTable: seekTable != nil, seekTableFrames: seekTable?.entries.count,
             elements: header.tensors.reduce(0) { $0 + $1.elementCount }, metadata: header.metadata,
-            tensors: header.tensors.map { Tensor(name: $0.name, dtype: $0.dtype.name, shape: $0.shape, bytes: $0.byteCount) })
+            tensors: header.tensors.map { Tensor(name: $0.name, dtype: $0.dtype.name, shape: $0.shape, bytes: $0.byteCount) },
+            pytorch: (archive as? PyTorchArchive)?.structure)
     }
 }

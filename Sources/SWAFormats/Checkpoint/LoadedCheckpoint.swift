@@ -10,9 +10,9 @@ public struct LoadedCheckpoint: Sendable {
     public var tensors: [String: [UInt8]]
 
     /// Reads and verifies all of `path`, in any checkpoint format (`TensorArchives.open`):
-    /// checksums, exact layout.
-    public init(path: String) throws {
-        let archive = try TensorArchives.open(path: path)
+    /// checksums, exact layout. `options` says how to read a PyTorch file (`--key`, `--strip-prefix`).
+    public init(path: String, options: ArchiveOptions = .none) throws {
+        let archive = try TensorArchives.open(path: path, options: options)
         let stream = try archive.openDataStream()
         var tensors: [String: [UInt8]] = [:]
         for info in archive.header.tensors {

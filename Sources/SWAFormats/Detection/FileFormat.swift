@@ -18,6 +18,9 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
     case npy
     /// A pickle stream (`\x80` and a protocol byte 2...5), e.g. a legacy `torch.save` file.
     case pickle
+    /// A sharded safetensors index (`model.safetensors.index.json`): a JSON object whose first
+    /// key is `"metadata"` or `"weight_map"`, as Hugging Face `transformers` writes it.
+    case safetensorsIndex
     /// None of the above.
     case unknown
 
@@ -37,6 +40,7 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
             if length >= 2, length <= UInt64(max(0, fileSize - 8)), prefix[8] == UInt8(ascii: "{") { return .safetensors }
         }
         if prefix.count >= 2, prefix[0] == 0x80, (2...5).contains(prefix[1]) { return .pickle }
+        if isSafetensorsIndex(prefix) { return .safetensorsIndex }
         return .unknown
     }
 
@@ -63,12 +67,14 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
         case .zip: "zip archive"
         case .npy: "NumPy .npy array"
         case .pickle: "Python pickle"
+        case .safetensorsIndex: "sharded safetensors index"
         case .unknown: "unknown format"
         }
     }
 
-    /// Whether the toolkit reads this format as a checkpoint today.
-    public var isCheckpoint: Bool { self == .zstd || self == .safetensors }
+    /// Whether the toolkit reads this format as a checkpoint today. A bare pickle is not
+    /// counted (it may be any Python object); legacy `torch.save` files are taken by name.
+    public var isCheckpoint: Bool { self == .zstd || self == .safetensors || self == .pytorchZip }
 
     // MARK: - Magic bytes
 
@@ -77,6 +83,13 @@ public enum FileFormat: String, Sendable, Equatable, CaseIterable {
     static let zipEmpty: [UInt8] = [0x50, 0x4B, 0x05, 0x06]
     /// `\x93NUMPY`, the first six bytes of every `.npy` file.
     public static let npyMagic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+
+    /// Whether `prefix` opens a JSON object whose first key is `"metadata"` or `"weight_map"`
+    /// (whitespace allowed between the tokens): the start of a sharded safetensors index.
+    private static func isSafetensorsIndex(_ prefix: [UInt8]) -> Bool {
+        let text = prefix.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        return [#"{"metadata":"#, #"{"weight_map":"#].contains { text.starts(with: Array($0.utf8)) }
+    }
 
     /// Classifies a zip by its first member's name (local header: name length at byte 26, name at 30).
     private static func zipKind(_ prefix: [UInt8]) -> FileFormat {

@@ -81,6 +81,24 @@ extension CheckpointMetadata {
     }
 }
 
+// MARK: - Training state
+
+extension CheckpointMetadata {
+    /// Keys that describe the training run at one checkpoint (its position, learning rate,
+    /// momentum, losses and accuracies), not the weights: an average of several checkpoints
+    /// drops them rather than inherit the last input's (docs/FORMAT.md, "Metadata keys").
+    public static let trainingStateKeys: Set<String> = [
+        Key.epoch.rawValue, Key.step.rawValue, "swa.lr", "swa.momentum", "swa.weight_decay",
+        "swa.loss", "swa.train_loss", "swa.train_accuracy", "swa.val_loss", "swa.val_accuracy",
+        "swa.test_loss", "swa.test_accuracy",
+    ]
+
+    /// Removes every key of `trainingStateKeys`.
+    public mutating func removeTrainingState() {
+        for key in Self.trainingStateKeys { values[key] = nil }
+    }
+}
+
 // MARK: - What produced the checkpoint
 
 /// One input of an average, as `swa.sources` records it.
@@ -151,13 +169,15 @@ public struct BatchNormRecord: Sendable, Equatable, Codable {
     public var augment: String?
     /// The augmentation's seed, when there was an augmentation.
     public var seed: UInt64?
+    /// The normalisation the pass fed the data through (absent in records written before it was kept).
+    public var normalization: NormalizationRecord?
 
     enum CodingKeys: String, CodingKey {
-        case method, weighting, data, dataSHA256 = "data_sha256", samples, batches, batchSize = "batch_size", augment, seed
+        case method, weighting, data, dataSHA256 = "data_sha256", samples, batches, batchSize = "batch_size", augment, seed, normalization
     }
 
     public init(weighting: String, data: String, dataSHA256: String, samples: Int, batches: Int, batchSize: Int,
-                augment: String?, seed: UInt64?) {
+                augment: String?, seed: UInt64?, normalization: NormalizationRecord? = nil) {
         self.method = "recomputed"
         self.weighting = weighting
         self.data = data
@@ -167,6 +187,7 @@ public struct BatchNormRecord: Sendable, Equatable, Codable {
         self.batchSize = batchSize
         self.augment = augment
         self.seed = seed
+        self.normalization = normalization
     }
 }
 

@@ -76,11 +76,15 @@ public final class AtomicOutputFile {
         registry.remove(temporaryPath)
     }
 
-    /// Throws, naming `destination`, if it is a folder, or if it exists and `overwrite` is false:
-    /// what creating and committing an output check, for callers that want to fail before long work.
+    /// Throws, naming `destination`, if it is a folder, if it exists and `overwrite` is false,
+    /// or if its folder does not exist: what creating and committing an output check, for
+    /// callers that want to fail before long work.
     public static func checkDestination(_ destination: String, overwrite: Bool) throws {
         var status = stat()
-        guard stat(destination, &status) == 0 else { return }
+        guard stat(destination, &status) == 0 else {
+            try checkFolderExists(of: destination)
+            return
+        }
         if (status.st_mode & S_IFMT) == S_IFDIR {
             throw SWAError(file: destination, "is a directory; give an output file name")
         }
@@ -88,6 +92,14 @@ public final class AtomicOutputFile {
             throw SWAError(file: destination, "already exists; pass --force to replace it")
         }
     }
+}
+
+/// Throws, naming `destination`, when the folder it would go into does not exist.
+func checkFolderExists(of destination: String) throws {
+    let parent = folder(of: destination)
+    var status = stat()
+    guard stat(parent, &status) != 0, errno == ENOENT else { return }
+    throw SWAError(file: destination, "the output folder '\(parent)' does not exist; create it first (mkdir -p \(parent))")
 }
 
 /// Writes all of `bytes` to `descriptor`, retrying short writes and interruptions.
@@ -116,7 +128,9 @@ func makeTemporaryFile(besides destination: String, suffix: String) throws -> (d
     var template = Array("\(folder(of: destination))/.\(base).\(suffix)-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-        throw SWAError(file: destination, "cannot create a temporary file in '\(folder(of: destination))': \(errnoDescription(errno))")
+        let error = errno
+        if error == ENOENT { try checkFolderExists(of: destination) }
+        throw SWAError(file: destination, "cannot create a temporary file in '\(folder(of: destination))': \(errnoDescription(error))")
     }
     let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     return (fd, path)

@@ -75,3 +75,33 @@ extension InputFile {
         return result
     }
 }
+
+extension InputFile {
+    /// Fills `buffer` with the bytes at `offset` without moving the read position; throws,
+    /// naming the file, if it ends first. Bytes read this way are not passed to `onRead`.
+    /// The corresponding C function is `pread`.
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        var filled = 0
+        while filled < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { throw SWAError(file: path, "read failed at byte \(offset + filled): \(errnoDescription(errno))") }
+            guard got > 0 else { throw SWAError(file: path, "truncated: the file ends at byte \(offset + filled), \(buffer.count - filled) bytes short") }
+            filled += got
+        }
+    }
+
+    /// Fills `buffer` with the bytes at `offset` without moving the read position; false if
+    /// the file ends first (the caller says what that means). The corresponding C function is `pread`.
+    public func readAvailable(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Bool {
+        var filled = 0
+        while filled < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
+            if got > 0 { filled += got; continue }
+            if got == 0 { return false }
+            if errno == EINTR { continue }
+            throw SWAError(file: path, "read failed at byte \(offset + filled): \(errnoDescription(errno))")
+        }
+        return true
+    }
+}

@@ -43,7 +43,7 @@ public final class TemporaryFileRegistry: Sendable {
     /// The corresponding C function is `unlink`.
     public func removeAll<Result>(then body: (Int) -> Result) -> Result {
         paths.withLock { paths in
-            for path in paths { unlink(path) }
+            for path in paths { removeFileOrFolder(path) }
             let count = paths.count
             paths.removeAll()
             return body(count)
@@ -91,7 +91,69 @@ public final class TemporaryFileRegistry: Sendable {
     /// The corresponding C function is `unlink`.
     func remove(_ path: String) {
         paths.withLock { paths in
-            if paths.remove(path) != nil { unlink(path) }
+            if paths.remove(path) != nil { removeFileOrFolder(path) }
         }
     }
+
+    // MARK: - For folder outputs (HuggingFaceFolderWriter)
+
+    /// Creates a hidden temporary folder `.NAME.SUFFIX-XXXXXX` beside `destination` and
+    /// registers it; a cleanup removes it with the files in it (one level deep).
+    /// The corresponding C function is `mkdtemp`.
+    func createFolder(besides destination: String, suffix: String) throws -> String {
+        try paths.withLock { paths in
+            let base = destination.split(separator: "/").last.map(String.init) ?? destination
+            var template = Array("\(folder(of: destination))/.\(base).\(suffix)-XXXXXX".utf8CString)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw SWAError(file: destination, "cannot create a temporary folder in '\(folder(of: destination))': \(errnoDescription(errno))")
+            }
+            let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            paths.insert(path)
+            return path
+        }
+    }
+
+    /// Puts the registered folder `path` in the place of `destination` and forgets it: one
+    /// `rename` when nothing (or an empty folder) is there; else the old output is first renamed
+    /// aside to a hidden `.NAME.swa-old-PID` beside it, the new one renamed into place, and the
+    /// old one removed. Both renames happen under the registry's lock, so a signal's cleanup
+    /// never runs between them; if the second fails, the old output is put back.
+    /// - Returns: 0, or the `errno` of the failed `rename` (the folder then stays registered).
+    /// The corresponding C function is `rename`.
+    func replace(_ destination: String, withFolder path: String) -> Int32 {
+        paths.withLock { paths in
+            if Glibc.rename(path, destination) == 0 {
+                paths.remove(path)
+                return 0
+            }
+            guard errno == EEXIST || errno == ENOTEMPTY || errno == EISDIR || errno == ENOTDIR else { return errno }
+            let base = destination.split(separator: "/").last.map(String.init) ?? destination
+            let aside = "\(folder(of: destination))/.\(base).swa-old-\(getpid())"
+            guard Glibc.rename(destination, aside) == 0 else { return errno }
+            guard Glibc.rename(path, destination) == 0 else {
+                let failure = errno
+                Glibc.rename(aside, destination)
+                return failure
+            }
+            paths.remove(path)
+            removeFileOrFolder(aside)
+            return 0
+        }
+    }
+}
+
+/// Removes a file, or a folder with the files in it (one level deep, as our temporary folders are).
+/// The corresponding C functions are `unlink`, `opendir`, `readdir` and `rmdir`.
+func removeFileOrFolder(_ path: String) {
+    if unlink(path) == 0 || (errno != EISDIR && errno != EPERM) { return }
+    if let directory = opendir(path) {
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            let child = path + "/" + name
+            if unlink(child) != 0 { removeFileOrFolder(child) }
+        }
+        closedir(directory)
+    }
+    rmdir(path)
 }

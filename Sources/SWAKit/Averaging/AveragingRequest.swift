@@ -21,6 +21,10 @@ public struct AveragingRequest: Sendable {
     public var threads: Int
     /// Bytes of read buffers shared by all inputs; bounds memory whatever the model size.
     public var chunkBudget: Int
+    /// Shard size and side files of a plain or Hugging Face folder output (`-o NAME.safetensors`,
+    /// `-o FOLDER/`). When `sideFilesFrom` is nil, a folder output copies the non-weight files
+    /// of the last input, if that input is a model folder or an index.
+    public var outputOptions = OutputOptions()
 
     /// A request; `threads` below 1 counts as 1. `validate()` checks the method against the inputs.
     public init(inputs: [CheckpointEntry], method: AveragingMethod, buffers: BufferPolicy = .average,
@@ -97,7 +101,8 @@ public struct AveragingReport: Codable, Sendable {
     public var outputBytes: Int?
     /// zstd frames in the output, the seek table's included; nil in a dry run.
     public var frames: Int?
-    /// "lockstep" (bounded memory) or "accumulator" (inputs laid out differently).
+    /// "lockstep" (bounded memory), "random access" (inputs laid out differently, bounded
+    /// memory, each input read twice) or "accumulator" (laid out differently, zstd: memory of the model's size).
     public var strategy: String
     /// Wall-clock time of the run, in seconds.
     public var seconds: Double

@@ -25,6 +25,8 @@ final class AveragingInput: @unchecked Sendable {
     /// The next bytes taken from the stream, `readChunk(byteCount:)` of them at the start.
     let buffer: UnsafeMutableRawBufferPointer
     private let stream: any TensorDataStream
+    /// The archive, for reads at an offset (`readChunk(at:byteCount:)`).
+    let archive: any TensorArchive
     private let hash: HashState
 
     private final class HashState: @unchecked Sendable {
@@ -38,7 +40,7 @@ final class AveragingInput: @unchecked Sendable {
         self.entry = entry
         let hash = HashState()
         self.hash = hash
-        let archive = try TensorArchives.open(path: entry.path) { bytes in
+        let archive = try TensorArchives.open(path: entry.path, options: entry.options) { bytes in
             hash.hasher.update(bufferPointer: bytes)
             counter.add(bytes.count)
         }
@@ -46,6 +48,7 @@ final class AveragingInput: @unchecked Sendable {
             throw SWAError(file: entry.path, "changed on disk while being read")
         }
         stream = try archive.openDataStream()
+        self.archive = archive
         buffer = .allocate(byteCount: max(1, bufferByteCount), alignment: 64)
     }
 
@@ -58,6 +61,15 @@ final class AveragingInput: @unchecked Sendable {
         } catch {
             throw namingTheFile(error)
         }
+    }
+
+    /// Fills the first `byteCount` bytes of `buffer` with the data section's bytes at data
+    /// offset `offset`, read in place (`RandomAccessTensorArchive`); the hash does not see them.
+    func readChunk(at offset: Int, byteCount: Int) throws {
+        guard let archive = archive as? any RandomAccessTensorArchive, archive.supportsRandomAccess else {
+            throw SWAError(file: entry.path, "internal: this checkpoint cannot be read at an offset")
+        }
+        try archive.readData(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<byteCount]))
     }
 
     /// Reads the rest of the file, verifies it ended where the header says, and returns its SHA-256 (hex).

@@ -9,6 +9,7 @@ func checkSameTensors(_ entries: [CheckpointEntry]) throws -> Bool {
     let expected = Dictionary(uniqueKeysWithValues: reference.header.tensors.map { ($0.name, $0) })
     var sameLayout = true
     for entry in entries.dropFirst() {
+        if let different = differentModelsMessage(entry, comparedWith: reference) { throw SWAError(different) }
         let names = Set(entry.header.tensors.map(\.name))
         for tensor in reference.header.tensors where !names.contains(tensor.name) {
             throw SWAError(file: entry.path, "tensor '\(tensor.name)' is missing (it is in \(reference.path))")

@@ -10,7 +10,7 @@ extension StreamingAverager {
     /// in the first input's layout. The same `TensorCombiner` rules, so the same result as
     /// lockstep, but memory grows with the model (8 bytes per element) and inputs are
     /// decompressed one after another.
-    func averageWithAccumulator(_ tensors: [TensorInfo], writer: CheckpointWriter, onChunk: () -> Void) throws -> [String] {
+    func averageWithAccumulator(_ tensors: [TensorInfo], writer: any CheckpointOutput, onChunk: () -> Void) throws -> [String] {
         let combiners = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { index, tensor in
             (tensor.name, TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .inTurn))
         })

@@ -7,11 +7,11 @@ import Foundation
 
 extension StreamingAverager {
     /// Metadata of the averaged checkpoint: the last input's keys carried through (graph,
-    /// preprocessing, unknown keys), its training position dropped, and what was done added.
+    /// preprocessing, unknown keys), its training state (position, `swa.lr` ...) dropped, and
+    /// what was done added.
     func outputMetadata(hashes: [String]) -> [String: String] {
         var metadata = request.inputs.last!.header.checkpointMetadata
-        metadata.epoch = nil
-        metadata.step = nil
+        metadata.removeTrainingState()
         metadata.averagedCount = request.inputs.count
         metadata.method = request.method.metadataValue
         let weights = request.effectiveWeights

@@ -11,7 +11,9 @@ import Synchronization
 /// the same tensor: each input is read one chunk at a time (decompressed in parallel), the
 /// chunk is combined in Float64 in input order, rounded once and written. Peak memory is one
 /// chunk per input plus libzstd's windows, whatever the checkpoint size (docs/CLI.md, swa-avg, "Memory").
-/// Inputs whose layouts differ fall back to an accumulator of the model's size.
+/// Inputs whose layouts differ are read tensor by tensor at their own offsets when every one
+/// allows it (plain or sharded safetensors: `averageByRandomAccess`), else through an
+/// accumulator of the model's size.
 public final class StreamingAverager {
     /// What to average and where to write it.
     public let request: AveragingRequest
@@ -38,19 +40,26 @@ public final class StreamingAverager {
     ///   - onChunk: called on the calling thread after each chunk (progress).
     public func run(note: (String) -> Void = { _ in }, onChunk: () -> Void = {}) throws -> AveragingReport {
         let started = Date()
-        let lockstep = try checkInputs()
-        if !lockstep {
+        let strategy = try chooseStrategy()
+        switch strategy {
+        case .lockstep: break
+        case .randomAccess:
+            note("the inputs lay out their tensors in different orders; reading each tensor where every input holds it (bounded memory), then each input once more front to back to hash and verify it")
+        case .accumulator:
             note("the inputs lay out their tensors in different orders; averaging through an accumulator of the model's size instead of streaming")
         }
         let reference = request.inputs[0].header.tensors
         let outputSpecs = reference.map { TensorSpec(name: $0.name, dtype: request.outputDType.resolve($0.dtype), shape: $0.shape) }
-        let writer = try CheckpointWriter(destination: request.destination, tensors: outputSpecs, overwrite: request.overwrite)
+        let writer = try makeCheckpointOutput(destination: request.destination, tensors: outputSpecs, overwrite: request.overwrite,
+                                              options: outputOptions)
         do {
-            let hashes = lockstep
-                ? try averageInLockstep(reference, writer: writer, onChunk: onChunk)
-                : try averageWithAccumulator(reference, writer: writer, onChunk: onChunk)
+            let hashes = switch strategy {
+            case .lockstep: try averageInLockstep(reference, writer: writer, onChunk: onChunk)
+            case .randomAccess: try averageByRandomAccess(reference, writer: writer, onChunk: onChunk)
+            case .accumulator: try averageWithAccumulator(reference, writer: writer, onChunk: onChunk)
+            }
             let (bytes, frames) = try writer.finish(metadata: outputMetadata(hashes: hashes))
-            return report(hashes: hashes, strategy: lockstep ? "lockstep" : "accumulator",
+            return report(hashes: hashes, strategy: strategy.rawValue,
                           outputBytes: bytes, frames: frames, seconds: Date().timeIntervalSince(started))
         } catch {
             writer.discard()
@@ -60,13 +69,13 @@ public final class StreamingAverager {
 
     /// The plan without reading any tensor data (`--dry-run`).
     public func plan() throws -> AveragingReport {
-        let lockstep = try checkInputs()
-        return report(hashes: nil, strategy: lockstep ? "lockstep" : "accumulator", outputBytes: nil, frames: nil, seconds: 0)
+        let strategy = try chooseStrategy()
+        return report(hashes: nil, strategy: strategy.rawValue, outputBytes: nil, frames: nil, seconds: 0)
     }
 
     // MARK: - Lockstep
 
-    private func averageInLockstep(_ tensors: [TensorInfo], writer: CheckpointWriter, onChunk: () -> Void) throws -> [String] {
+    private func averageInLockstep(_ tensors: [TensorInfo], writer: any CheckpointOutput, onChunk: () -> Void) throws -> [String] {
         let count = request.inputs.count
         // Elements per chunk: the budget split over inputs, 8 bytes per element at most.
         let chunkElements = max(4096, min(1 << 20, request.chunkBudget / count / 8))
@@ -107,7 +116,7 @@ public final class StreamingAverager {
     /// element range of the slots and the output, and every element folds the inputs in input
     /// order, so the bits do not depend on the split. Chunks of copied tensors (BN statistics,
     /// integer tensors) are small and never split, so which input an error names cannot depend on it.
-    private func combineChunk(_ inputs: [AveragingInput], _ combiner: TensorCombiner, elements: Int, firstElement: Int,
+    func combineChunk(_ inputs: [AveragingInput], _ combiner: TensorCombiner, elements: Int, firstElement: Int,
                               slots: CombinerSlots, output: UnsafeMutableRawPointer) throws {
         let parts = combiner.rule == .combine ? min(request.threads, max(1, elements / 16384)) : 1
         let inputSize = combiner.tensor.dtype.byteSize, outputSize = combiner.outputDType.byteSize
@@ -129,7 +138,7 @@ public final class StreamingAverager {
         }
     }
 
-    private func finishInputs(_ inputs: [AveragingInput]) throws -> [String] {
+    func finishInputs(_ inputs: [AveragingInput]) throws -> [String] {
         try concurrently(inputs.count) { index in try inputs[index].finish() }
     }
 

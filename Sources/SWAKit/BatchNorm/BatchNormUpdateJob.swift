@@ -22,6 +22,8 @@ public struct BatchNormUpdateJob: Sendable {
     public var output: String
     /// Replace an existing output (`--force`).
     public var overwrite: Bool
+    /// How a PyTorch model file is read: `--key`, `--strip-prefix`.
+    public var archiveOptions: ArchiveOptions = .none
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, weighting: BatchNormWeighting = .batch,
                 augment: String? = nil, seed: UInt64 = 0, output: String, overwrite: Bool = false) {
@@ -37,23 +39,32 @@ public struct BatchNormUpdateJob: Sendable {
 
     /// Runs the pass and writes the output. A model without BN layers is written unchanged
     /// (the report then has `layers == 0`); an existing output is refused before the long pass.
+    ///
+    /// The output carries what this command was told, so that later commands need no flags:
+    /// the graph from `--graph`/`--arch` as `swa.graph`, the normalisation from `--mean/--std`
+    /// as `swa.preprocess`, and `swa.bn` records the normalisation the pass used.
+    /// - Parameter progress: the pass's progress; a warning when images get no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> BatchNormUpdateReport {
         let started = Date()
-        let model = try LoadedModel(path: modelPath, source: modelSource)
+        let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let checkpoint = model.checkpoint
         let update = BatchNormUpdate(parameters: model.parameters, weighting: weighting)
         var report = BatchNormUpdateReport(model: modelPath, output: output, graph: modelSource.description, data: data.path,
                                            dataSHA256: nil, samples: 0, batches: 0, batchSize: data.batchSize,
                                            weighting: weighting, augment: augment, seed: augment == nil ? nil : seed,
-                                           layers: 0, seconds: 0)
+                                           layers: 0, normalization: nil, seconds: 0)
+        var metadata = checkpoint.header.checkpointMetadata
+        if modelSource != .metadata { metadata.graphJSON = model.graph.json }
         guard update.hasBatchNorm else {
             try CheckpointWriter.write(checkpoint.header.tensors.map { (TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape), checkpoint.tensors[$0.name]!) },
-                                       metadata: checkpoint.header.metadata, to: output, overwrite: overwrite)
+                                       metadata: metadata.values, to: output, overwrite: overwrite)
             report.seconds = Date().timeIntervalSince(started)
             return report
         }
         let dataSet = try data.open(for: model, augmentation: try augment.map(Augmentation.parse), seed: seed)
         try AtomicOutputFile.checkDestination(output, overwrite: overwrite)
+        let normalization = data.normalization(of: dataSet, for: checkpoint)
+        if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
         progress.begin("bn update", total: dataSet.sampleCount)
         let result = try update.run(data: dataSet, batchSize: data.batchSize) { progress.advance(to: $0) }
         progress.end(result.samples)
@@ -62,7 +73,8 @@ public struct BatchNormUpdateJob: Sendable {
         report.samples = result.samples
         report.batches = result.batches
         report.layers = model.graph.batchNormNodes.count
-        var metadata = checkpoint.header.checkpointMetadata
+        report.normalization = normalization
+        if let preprocessing = dataSet.preprocessing { metadata.setPreprocessing(preprocessing) }
         metadata.batchNorm = .recomputed(report.record)
         try result.write(over: checkpoint, metadata: metadata.values, to: output, overwrite: overwrite)
         report.seconds = Date().timeIntervalSince(started)
@@ -87,11 +99,14 @@ public struct BatchNormUpdateReport: Codable, Sendable {
     public var seed: UInt64?
     /// BN layers recomputed; 0 when the model has none and was written unchanged.
     public var layers: Int
+    /// The normalisation the data went through and where it came from; nil when no pass ran.
+    public var normalization: NormalizationRecord?
     public var seconds: Double
 
     /// The `swa.bn` record of this run.
     public var record: BatchNormRecord {
         BatchNormRecord(weighting: weighting.rawValue, data: URL(fileURLWithPath: data).lastPathComponent, dataSHA256: dataSHA256 ?? "",
-                        samples: samples, batches: batches, batchSize: batchSize, augment: augment, seed: seed)
+                        samples: samples, batches: batches, batchSize: batchSize, augment: augment, seed: seed,
+                        normalization: normalization)
     }
 }

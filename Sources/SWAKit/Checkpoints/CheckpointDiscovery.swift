@@ -8,10 +8,19 @@ import Foundation
 /// `swa.epoch`, else the last number in the file name (docs/CLI.md, swa-avg, "Inputs" and "Order").
 ///
 /// Only headers are read. In a directory, hidden files are ignored and a file that is neither
-/// zstd nor safetensors (a README, a log) is skipped with a warning, unless its name ends in
-/// `.safetensors`, `.zst`, `.zstd` or `.bin`: a damaged checkpoint is an error, never skipped.
-/// - Parameter warn: receives one line per skipped file.
-public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _ in }) throws -> CheckpointSequence {
+/// zstd nor safetensors nor a `torch.save` zip (a README, a log) is skipped with a warning,
+/// unless its name ends in `.safetensors`, `.zst`, `.zstd`, `.bin`, `.pt`, `.pth`,
+/// `.pth.tar` or `.ckpt`: a damaged checkpoint is an error, never skipped.
+///
+/// Folders (docs/CLI.md, "Hugging Face folders"): a folder holding one model (`ModelFolder`:
+/// an index with its shards, or a `model.safetensors`) is one checkpoint, positioned by its
+/// `trainer_state.json` (`swa.step`), else the number in its name. A folder whose subfolders
+/// hold models (a Trainer's `output/` with `checkpoint-<step>/` folders) is a run of them; the
+/// files beside those subfolders are not read (a warning names a model saved there).
+/// - Parameters:
+///   - options: how to read PyTorch files (`--key`, `--strip-prefix`); kept in every entry.
+///   - warn: receives one line per skipped file.
+public func discoverCheckpoints(_ inputs: [String], options: ArchiveOptions = .none, warn: (String) -> Void = { _ in }) throws -> CheckpointSequence {
     var paths: [String] = []
     for input in inputs {
         var isDirectory: ObjCBool = false
@@ -27,6 +36,18 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
             names = try FileManager.default.contentsOfDirectory(atPath: input).filter { !$0.hasPrefix(".") }.sorted()
         } catch {
             throw SWAError(file: input, "cannot list the directory: \(error.localizedDescription)")
+        }
+        let modelFolders = names.map { ModelFolder.join(input, $0) }.filter(ModelFolder.isModelFolder)
+        if !modelFolders.isEmpty {
+            if let model = ModelFolder.modelFile(in: input) {
+                warn("ignoring \(model): the model folders in \(input) are the checkpoints of the run")
+            }
+            paths += modelFolders
+            continue
+        }
+        if ModelFolder.isModelFolder(input) {
+            paths.append(input)
+            continue
         }
         var found = 0
         for name in names {
@@ -45,9 +66,9 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
         if found == 0 { throw SWAError(file: input, "no checkpoints found in this directory") }
     }
     let entries = try paths.map { path in
-        let archive = try TensorArchives.open(path: path)
+        let archive = try TensorArchives.open(path: path, options: options)
         return CheckpointEntry(path: path, header: archive.header, format: archive.format,
-                               fileByteCount: archive.fileByteCount, position: 0)
+                               fileByteCount: archive.fileByteCount, position: 0, options: options)
     }
     return try orderByPosition(entries)
 }
@@ -56,7 +77,7 @@ public func discoverCheckpoints(_ inputs: [String], warn: (String) -> Void = { _
 /// even when its first bytes are not those of a checkpoint.
 func hasCheckpointExtension(_ name: String) -> Bool {
     let lowered = name.lowercased()
-    return [".safetensors", ".zst", ".zstd", ".bin"].contains { lowered.hasSuffix($0) }
+    return [".safetensors", ".zst", ".zstd", ".bin", ".pt", ".pth", ".pth.tar", ".ckpt"].contains { lowered.hasSuffix($0) }
 }
 
 /// Assigns positions and sorts; duplicate positions are an error (which one would be meant?).
@@ -85,6 +106,7 @@ func orderByPosition(_ unordered: [CheckpointEntry]) throws -> CheckpointSequenc
     }
     entries.sort { $0.position < $1.position }
     for (previous, next) in zip(entries, entries.dropFirst()) where previous.position == next.position {
+        if let different = differentModelsMessage(next, comparedWith: previous) { throw SWAError(different) }
         throw SWAError(file: next.path, "has the same training position (\(source.rawValue) \(formatPosition(next.position))) as \(previous.path)")
     }
     return CheckpointSequence(entries: entries, positionSource: source)

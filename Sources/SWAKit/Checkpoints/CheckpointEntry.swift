@@ -7,7 +7,8 @@ public struct CheckpointEntry: Sendable {
     public var path: String
     /// The tensors (storage order) and metadata, as the checkpoint's `TensorArchive` presents them.
     public var header: SafetensorsHeader
-    /// The format its first bytes tell (`FileFormat.detect`): `.zstd` or `.safetensors`.
+    /// The format its archive reports: `.zstd`, `.safetensors`, `.pytorchZip` or `.pickle`, or
+    /// `.safetensorsIndex` for a sharded checkpoint.
     public var format: FileFormat
     /// Whether the file is a zstd stream (else plain safetensors).
     public var isCompressed: Bool { format == .zstd }
@@ -16,6 +17,8 @@ public struct CheckpointEntry: Sendable {
     /// Training position used for ordering and selection (step, epoch or the number in the name).
     public var position: Double
 
+    /// How the file is read (`--key`, `--strip-prefix`); every reopening uses the same.
+    public var options: ArchiveOptions = .none
     /// The file name without its folder.
     public var fileName: String { path.split(separator: "/").last.map(String.init) ?? path }
 }

@@ -18,14 +18,18 @@ public struct EvaluationJob: Sendable {
     public var selection: CheckpointSelection
     /// Also evaluate this checkpoint as "the model before its BN update", or nil.
     public var beforeBNPath: String?
+    /// How PyTorch inputs (model, ensemble members, `--before-bn`) are read: `--key`, `--strip-prefix`.
+    public var archiveOptions: ArchiveOptions = .none
     /// Write the ensemble curve as CSV here (atomically), or nil.
     public var csvPath: String?
     /// Write the SVG plot of the ensemble curve here (atomically), or nil.
     public var plotPath: String?
+    /// Replace an existing CSV or plot (`--force`); otherwise they are refused before any work.
+    public var overwrite: Bool
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, ensembleInputs: [String] = [],
                 selection: CheckpointSelection = CheckpointSelection(), beforeBNPath: String? = nil,
-                csvPath: String? = nil, plotPath: String? = nil) {
+                csvPath: String? = nil, plotPath: String? = nil, overwrite: Bool = false) {
         self.modelPath = modelPath
         self.modelSource = modelSource
         self.data = data
@@ -34,16 +38,23 @@ public struct EvaluationJob: Sendable {
         self.beforeBNPath = beforeBNPath
         self.csvPath = csvPath
         self.plotPath = plotPath
+        self.overwrite = overwrite
     }
 
     /// Evaluates everything, writes the CSV and plot if asked, and returns the report.
-    /// - Parameter progress: one phase per model evaluated; warnings for skipped files and stale BN statistics.
+    /// - Parameter progress: one phase per model evaluated; warnings for skipped files, stale BN
+    ///   statistics and images fed with no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> EvaluationReport {
-        let model = try LoadedModel(path: modelPath, source: modelSource)
+        for path in [csvPath, plotPath].compactMap({ $0 }) { try AtomicOutputFile.checkDestination(path, overwrite: overwrite) }
+        let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let dataSet = try data.open(for: model)
-        guard dataSet.hasLabels else { throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against") }
+        guard dataSet.hasLabels else {
+            throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against" + dataSet.keySuggestion)
+        }
+        let normalization = data.normalization(of: dataSet, for: model.checkpoint)
+        if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
         let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize)
-        let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs) { progress.warn($0) })
+        let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs, options: archiveOptions) { progress.warn($0) })
 
         let bn = model.metadata.batchNorm
         if bn == .stale {
@@ -52,12 +63,12 @@ public struct EvaluationJob: Sendable {
         }
         let modelPredictions = try evaluator.evaluate(model.parameters, title: "model", progress: progress)
         var report = EvaluationReport(
-            data: .init(path: dataSet.path, samples: dataSet.sampleCount),
+            data: .init(path: dataSet.path, samples: dataSet.sampleCount, normalization: normalization),
             model: .init(path: modelPath, metrics: modelPredictions.metrics(labels: evaluator.labels), bn: model.metadata.batchNormSummary,
                          seconds: modelPredictions.seconds),
             modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
         if let beforeBNPath {
-            let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath), graph: model.graph)
+            let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath, options: archiveOptions), graph: model.graph)
             let predictions = try evaluator.evaluate(stale.parameters, title: "before BN", progress: progress)
             report.modelBeforeBN = .init(path: beforeBNPath, metrics: predictions.metrics(labels: evaluator.labels),
                                          bn: stale.metadata.batchNormSummary, seconds: predictions.seconds)
@@ -74,8 +85,11 @@ public struct EvaluationJob: Sendable {
             if begun { progress.end(dataSet.sampleCount) }
             report.ensemble = .init(fge)
             report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
-            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath) }
-            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath) }
+            report.linearization = Linearization(
+                modelVsEnsemble: meanTotalVariation(modelPredictions.probabilities, fge.probabilities, classes: model.classCount),
+                memberPairs: fge.memberPairsTotalVariation)
+            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath, overwrite: overwrite) }
+            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath, overwrite: overwrite) }
         }
         return report
     }

@@ -1,3 +1,4 @@
+import SWAFormats
 
 /// What `swa-eval --json` prints: the contract of docs/CLI.md ("swa-eval --json"; accuracy as
 /// a fraction, NLL in nats), plus timings. Keys are snake_case. Every metrics block is one
@@ -6,10 +7,13 @@ public struct EvaluationReport: Codable, Sendable {
     public struct DataSummary: Codable, Sendable {
         public var path: String
         public var samples: Int
+        /// The normalisation every model's inputs went through, and where it came from.
+        public var normalization: NormalizationRecord
 
-        public init(path: String, samples: Int) {
+        public init(path: String, samples: Int, normalization: NormalizationRecord) {
             self.path = path
             self.samples = samples
+            self.normalization = normalization
         }
     }
 
@@ -123,10 +127,13 @@ public struct EvaluationReport: Codable, Sendable {
     public var ensemble: EnsembleSummary?
     /// Fraction of samples where the model's and the ensemble's top classes agree.
     public var agreement: Double?
+    /// The §3.5 check: how far the model's predictions are from the ensemble's, against how
+    /// far the members' are from each other; nil without an ensemble.
+    public var linearization: Linearization?
     public var forwardPasses: ForwardPasses
 
     private enum CodingKeys: String, CodingKey {
-        case data, model, modelBeforeBN, ensemble, agreement, forwardPasses
+        case data, model, modelBeforeBN, ensemble, agreement, linearization, forwardPasses
     }
 
     /// Absent parts are written as `null`, so the JSON always has every key of the contract.
@@ -137,16 +144,18 @@ public struct EvaluationReport: Codable, Sendable {
         try container.encode(modelBeforeBN, forKey: .modelBeforeBN)
         try container.encode(ensemble, forKey: .ensemble)
         try container.encode(agreement, forKey: .agreement)
+        try container.encode(linearization, forKey: .linearization)
         try container.encode(forwardPasses, forKey: .forwardPasses)
     }
 
     public init(data: DataSummary, model: ModelSummary, modelBeforeBN: ModelSummary?, ensemble: EnsembleSummary?,
-                agreement: Double?, forwardPasses: ForwardPasses) {
+                agreement: Double?, linearization: Linearization? = nil, forwardPasses: ForwardPasses) {
         self.data = data
         self.model = model
         self.modelBeforeBN = modelBeforeBN
         self.ensemble = ensemble
         self.agreement = agreement
+        self.linearization = linearization
         self.forwardPasses = forwardPasses
     }
 }

@@ -19,6 +19,10 @@ public struct FGEEnsemble: Sendable {
     public var curve: [ClassificationMetrics] = []
     /// Averaged probabilities `[samples, classes]` of all members.
     public var probabilities: [Double] = []
+    /// The mean over member pairs (i < j) of the mean total variation ½‖p_i − p_j‖₁ between
+    /// their predictions (`Linearization.memberPairs`); nil with fewer than two members.
+    /// Computing it holds every member's probabilities (members × samples × classes × 8 bytes).
+    public var memberPairsTotalVariation: Double?
     public var classes: Int
 
     /// Evaluates `entries` one after another: one model in memory at a time, one pass each.
@@ -33,9 +37,10 @@ public struct FGEEnsemble: Sendable {
         classes = graph.outputShape.reduce(1, *)
         let labels = evaluator.labels
         var sum = [Double](repeating: 0, count: labels.count * classes)
+        var earlier: [[Double]] = [], pairSum = 0.0, pairs = 0
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
-            let checkpoint = try LoadedCheckpoint(path: entry.path)
+            let checkpoint = try LoadedCheckpoint(path: entry.path, options: entry.options)
             if let text = checkpoint.header.checkpointMetadata.graphJSON {
                 let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
                 guard own == graph else {
@@ -46,10 +51,16 @@ public struct FGEEnsemble: Sendable {
             let predictions = try evaluator.predictions(of: member.parameters, onBatch: onBatch)
             members.append(Member(path: entry.path, metrics: predictions.metrics(labels: labels), seconds: predictions.seconds))
             for i in sum.indices { sum[i] += predictions.probabilities[i] }
+            for previous in earlier {
+                pairSum += meanTotalVariation(previous, predictions.probabilities, classes: classes)
+                pairs += 1
+            }
+            earlier.append(predictions.probabilities)
             let k = Double(index + 1)
             curve.append(ClassificationMetrics(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
         }
         probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
+        memberPairsTotalVariation = pairs > 0 ? pairSum / Double(pairs) : nil
     }
 
     /// Evaluates `entries` on `data` whose `labels` are already read and checked.

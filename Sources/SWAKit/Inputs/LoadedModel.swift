@@ -11,10 +11,10 @@ public struct LoadedModel: Sendable {
     /// The graph's tensors as Float32, checked key by key against the graph.
     public var parameters: ModelParameters
 
-    /// Reads `path`, resolves its graph from `source` and binds the weights.
+    /// Reads `path` (a PyTorch file as `options` say), resolves its graph from `source` and binds the weights.
     /// - Throws: one line naming the file and the tensor or graph node at fault.
-    public init(path: String, source: ModelSource) throws {
-        let checkpoint = try LoadedCheckpoint(path: path)
+    public init(path: String, source: ModelSource, options: ArchiveOptions = .none) throws {
+        let checkpoint = try LoadedCheckpoint(path: path, options: options)
         try self.init(checkpoint: checkpoint, graph: source.graph(for: checkpoint))
     }
 

@@ -34,6 +34,10 @@ import SWATestSupport
             let nll = try #require(ensemble["nll"]?.doubleValue), goldenNLL = try #require(golden["ensemble"]?["nll"]?.doubleValue)
             #expect(abs(nll - goldenNLL) <= 1e-5 * goldenNLL)
             #expect(report["agreement"]?.doubleValue == golden["agreement"]?.doubleValue)
+            // §3.5: averaging weights approximates averaging predictions (x ≪ y on this run).
+            let x = try #require(report["linearization"]?["model_vs_ensemble"]?.doubleValue)
+            let y = try #require(report["linearization"]?["member_pairs"]?.doubleValue)
+            #expect(x > 0 && y > 0)
             #expect(report["forward_passes"]?["model"]?.unsignedIntegerValue == 1)
             #expect(report["forward_passes"]?["ensemble"]?.unsignedIntegerValue == 6)
             #expect(TestSupport.contents(of: folder).sorted() == ["swa-bn.bin", "swa.bin"])
@@ -48,7 +52,8 @@ import SWATestSupport
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("warning: \(stale) has averaged BN statistics"))
             #expect(result.stderr.contains("swa-bn-update"))
-            for row in ["ckpt-018.safetensors.zst", "ckpt-020.safetensors.zst", "FGE ensemble of 3", "SWA swa.bin, BN stale", "agree on the top class"] {
+            for row in ["ckpt-018.safetensors.zst", "ckpt-020.safetensors.zst", "FGE ensemble of 3", "SWA swa.bin, BN stale", "agree on the top class",
+                        "Linearization (paper §3.5): the model's predictions differ from the ensemble's by a mean total variation of "] {
                 #expect(result.stdout.contains(row), "\(row)")
             }
             let csv = try String(contentsOfFile: folder + "/curve.csv", encoding: .utf8).split(separator: "\n")

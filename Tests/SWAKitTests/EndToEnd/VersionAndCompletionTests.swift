@@ -7,7 +7,7 @@ import SWAEngine
 /// ships. The tarball itself (static linking, an empty environment) is checked by
 /// `make check-dist`, which needs a release build and is too slow for `swift test`.
 @Suite struct VersionAndCompletionTests {
-    static let tools = ["swa-avg", "swa-inspect", "swa-bn-update", "swa-eval"]
+    static let tools = ["swa-avg", "swa-inspect", "swa-bn-update", "swa-eval", "swa-convert", "swa-landscape"]
 
     @Test(arguments: tools) func versionNamesReleaseBuildDateAndBLASKernels(tool: String) throws {
         let result = try ToolRunner.run(tool, ["--version"])
