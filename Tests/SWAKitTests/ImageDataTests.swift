@@ -155,7 +155,7 @@ import Testing
 
     // MARK: - CIFAR
 
-    @Test(arguments: ["cifar-10-batches-bin"])
+    @Test(arguments: ["cifar-10-batches-bin", "cifar-10-batches-py"])
     func cifar10SplitsEqualTheImagesWritten(form: String) throws {
         let x = try Self.golden("cifar_x").bytes
         let y = Self.int64s(try Self.golden("cifar10_y").bytes)
@@ -182,11 +182,34 @@ import Testing
                 == Array(coarse[12..<17]))
     }
 
-    @Test func bnStatisticsOverCIFARMatchUpdateBN() throws {
+    @Test(arguments: ["cifar-10-batches-bin", "cifar-10-batches-py"])
+    func bnStatisticsOverCIFARMatchUpdateBN(form: String) throws {
         let golden = try #require(Self.goldenBN["cifar10_train"] as? [String: Any])
         let preprocessing = Preprocessing(layout: .nchw, mean: golden["mean"] as! [Double], std: golden["std"] as! [Double])
-        let data = try DataSet(path: Self.images + "/cifar-10-batches-bin", preprocessing: preprocessing)
+        let data = try DataSet(path: Self.images + "/" + form, preprocessing: preprocessing)
         try Self.expectStatistics(data: data, golden: golden)
+    }
+
+    /// torchvision's download root holds the CIFAR folder: it is found inside.
+    @Test func theCIFARFolderIsFoundInsideTheDownloadRoot() throws {
+        try TestSupport.withTemporaryDirectory { root in
+            try FileManager.default.createSymbolicLink(atPath: root + "/cifar-10-batches-py", withDestinationPath: Self.images + "/cifar-10-batches-py")
+            let data = try DataSet(path: root, preprocessing: nil, folder: DataFolderOptions(split: .test))
+            #expect(data.sampleCount == 5)
+        }
+    }
+
+    @Test func aTruncatedPickleIsNamed() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            let source = Self.images + "/cifar-10-batches-py"
+            for name in try FileManager.default.contentsOfDirectory(atPath: source) {
+                try FileManager.default.copyItem(atPath: source + "/" + name, toPath: folder + "/" + name)
+            }
+            let bytes = try TestSupport.bytes(of: folder + "/data_batch_3")
+            try TestSupport.write(Array(bytes.prefix(bytes.count - 40)), to: folder, name: "data_batch_3")
+            let message = TestSupport.errorDescription { _ = try DataSet(path: folder, preprocessing: nil) }
+            #expect(message?.hasPrefix("\(folder)/data_batch_3: not a readable CIFAR batch pickle: ") == true, "\(message ?? "")")
+        }
     }
 
     @Test func aRecordFileOfTheWrongSizeIsNamed() throws {

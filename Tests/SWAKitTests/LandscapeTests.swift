@@ -298,10 +298,12 @@ struct LandscapeTests {
 
     // MARK: - Outputs
 
+    static let none = NormalizationRecord(source: .none, layout: .nchw, mean: nil, std: nil, scale: 1)
+
     @Test("CSV and SVG of each kind")
     func outputs() throws {
-        let line = LandscapeReport(kind: "line", models: ["a.bin", "b.bin"], train: .init(path: "train.npz", samples: 10),
-                                   test: .init(path: "test.npz", samples: 5), bn: .update,
+        let line = LandscapeReport(kind: "line", models: ["a.bin", "b.bin"], train: .init(path: "train.npz", samples: 10, normalization: Self.none),
+                                   test: .init(path: "test.npz", samples: 5, normalization: Self.none), bn: .update,
                                    points: [LandscapePoint(t: 0, metrics: PointMetrics(trainLoss: 0.5, trainError: 0.1, testError: 0.2, testNLL: 0.7)),
                                             LandscapePoint(t: 1, metrics: PointMetrics(trainLoss: 0.25, trainError: 0, testError: 0.1, testNLL: 0.5))],
                                    seconds: 1, threads: 1)
