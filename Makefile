@@ -1,7 +1,7 @@
 # swa — set-up and entry points. Each target installs the Debian libraries it needs when
 # run as root, and otherwise prints the exact command to run.
 
-SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd
+SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd libturbojpeg0-dev libspng-dev
 SWIFT ?= swift
 BIN := .build/release
 TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-convert swa-landscape

@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
         // What the build knew about itself (version, date) for --version; the Makefile defines them.
         .target(name: "CBuildInfo"),
         // The CPU's vector extensions (cpuid), to choose BLAS kernels by feature, not by model.
@@ -41,6 +43,8 @@ let package = Package(
             name: "SWAData",
             dependencies: [
                 "SWAFormats",
+                "CTurboJPEG",
+                "CSPNG",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

@@ -47,10 +47,12 @@ public final class DataSet {
     /// - Throws: one line naming the file (and array) for a missing `x`, an unsupported dtype
     ///   or rank, sample counts of `x` and `y` that differ, non-integer labels, `mean`/`std`
     ///   lengths that do not match the channels, a truncated member or a corrupt file.
+    ///   - folder: how to read a data folder (CIFAR split and labels, image transforms); ignored for files.
     public init(path: String, xKey: String = "x", yKey: String = "y", layout: DataLayout? = nil,
-                preprocessing: Preprocessing?, augmentation: Augmentation? = nil, seed: UInt64 = 0, limit: Int? = nil) throws {
+                preprocessing: Preprocessing?, augmentation: Augmentation? = nil, seed: UInt64 = 0, limit: Int? = nil,
+                folder: DataFolderOptions = DataFolderOptions()) throws {
         self.path = path
-        container = try Self.open(path)
+        container = try Self.open(path, folder: folder, seed: seed)
         guard container.keys.contains(xKey) else { throw container.missingKeyError(xKey, xKey: xKey, yKey: yKey) }
         let x = try container.info(of: xKey)
         inputs = x
@@ -97,19 +99,31 @@ public final class DataSet {
     }
 
     /// The SHA-256 of the data file's bytes, in lowercase hex (for reports; reads the whole file).
+    /// For a CIFAR folder, of its batch files' bytes in reading order; for an image folder, of
+    /// its listing (`ImageFolderArchive.listingDigestInput`), since hashing every image would
+    /// cost as much as a pass.
     public var sha256: String {
         get throws {
-            let file = try InputFile(path: path)
             var hasher = SHA256()
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            try buffer.withUnsafeMutableBytes { chunk in
-                while true {
-                    let count = try file.read(into: chunk)
-                    if count == 0 { break }
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
-                }
+            if let folder = container as? ImageFolderArchive {
+                hasher.update(data: folder.listingDigestInput)
+                return hasher.finalize().map { String(format: "%02x", $0) }.joined()
             }
+            let files = (container as? CIFARArchive)?.files.map(\.path) ?? [path]
+            for path in files { try Self.hash(fileAt: path, into: &hasher) }
             return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    private static func hash(fileAt path: String, into hasher: inout SHA256) throws {
+        let file = try InputFile(path: path)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        try buffer.withUnsafeMutableBytes { chunk in
+            while true {
+                let count = try file.read(into: chunk)
+                if count == 0 { break }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
+            }
         }
     }
 
@@ -154,8 +168,16 @@ public final class DataSet {
 // MARK: - Opening and checking
 
 extension DataSet {
-    /// The container for the file's format (`FileFormat.detect`): an `.npz` archive or a checkpoint-format file.
-    static func open(_ path: String) throws -> any ArrayContainer {
+    /// The container for the file's format (`FileFormat.detect`): an `.npz` archive or a
+    /// checkpoint-format file; for a folder, a CIFAR folder (`CIFARLayout`) or else an image folder.
+    static func open(_ path: String, folder: DataFolderOptions = DataFolderOptions(), seed: UInt64 = 0) throws -> any ArrayContainer {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            if let layout = CIFARLayout.recognise(path) {
+                return try CIFARArchive(path: path, layout: layout, split: folder.split, labelKind: folder.labelKind)
+            }
+            return try ImageFolderArchive(path: path, pipeline: folder.imagePipeline, seed: seed, skipBad: folder.skipBad)
+        }
         let format = try FileFormat.detect(path: path)
         switch format {
         case .npz, .zip:

@@ -84,6 +84,9 @@ public struct PickleHeap: Sendable {
         case .int(let number): .int(number)
         case .bool(let flag): .int(flag ? 1 : 0)
         case .ref(let index): .other("#\(index)")
+        // Python 2 str and Python 3 bytes keys (CIFAR's b'data', b'fine_labels'), by content:
+        // two keys of one length must not collide, as describeScalar's "<N bytes>" would.
+        case .bytes(let bytes): .other("b'" + String(bytes.map { Character(Unicode.Scalar($0)) }) + "'")
         default: .other(describeScalar(value))
         }
     }

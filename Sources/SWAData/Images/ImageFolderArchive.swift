@@ -1,0 +1,193 @@
+import Foundation
+import SWAFormats
+
+/// A folder of images laid out as torchvision's `ImageFolder` reads it, served as the arrays
+/// `x` (`[N, 3, S, S]` uint8, decoded and transformed) and `y` (`[N]` int64 class indices).
+///
+/// `root/<class>/<file>`: class folders sorted by name and labelled 0, 1, ... in that order;
+/// within a class, files sorted by name (torchvision's order). Files are taken by their
+/// extension, as torchvision takes them (`.jpg`, `.jpeg`, `.png`, any case); other files are
+/// ignored, hidden ones too. Images are decoded (`ImageDecoder`) and transformed
+/// (`ImagePipeline`) on all cores, a block of images at a time, so memory is bounded by a
+/// block whatever the folder's size.
+public final class ImageFolderArchive: ArrayContainer {
+    /// The folder as the user gave it.
+    public let path: String
+    /// Class folder names, in label order.
+    public let classes: [String]
+    /// Every image file and its label, in sample order.
+    public let samples: [(file: String, label: Int)]
+    /// Files skipped because their header did not decode (only with `skipBad`).
+    public let skipped: [String]
+    /// What is done to each decoded image.
+    public let pipeline: ImagePipeline
+    /// Seeds the pipeline's random crops and flips.
+    public let seed: UInt64
+    /// Output images are `width × height`.
+    public let width: Int, height: Int
+
+    /// Extensions taken as images, lower-cased.
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// Images decoded per block, per thread.
+    static let imagesPerThreadPerBlock = 16
+
+    public var keys: [String] { ["x", "y"] }
+
+    /// Lists the folder and fixes the output size: the pipeline's crop, else the first image's
+    /// size, which every image must then share.
+    /// - Parameter skipBad: check every image's header now and leave out those that fail,
+    ///   listing them in `skipped`; without it, the first image that does not decode ends the
+    ///   pass with an error naming it.
+    /// - Throws: naming the folder when it holds no class folders or a class folder holds no
+    ///   images; naming the file when the first image does not decode.
+    public init(path: String, pipeline: ImagePipeline, seed: UInt64 = 0, skipBad: Bool = false) throws {
+        self.path = path
+        self.pipeline = pipeline
+        self.seed = seed
+        let classes = try Self.visibleEntries(of: path).filter { Self.isDirectory(Self.join(path, $0)) }
+        guard !classes.isEmpty else {
+            throw SWAError(file: path, "no class folders: an image folder holds one folder of images per class (root/<class>/<image>)")
+        }
+        var samples: [(file: String, label: Int)] = []
+        var skipped: [String] = []
+        let checker = skipBad ? ImageDecoder() : nil
+        for (label, name) in classes.enumerated() {
+            let folder = Self.join(path, name)
+            let images = try Self.visibleEntries(of: folder).filter {
+                Self.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) && !Self.isDirectory(Self.join(folder, $0))
+            }
+            guard !images.isEmpty else {
+                throw SWAError(file: folder, "class folder '\(name)' holds no .jpg, .jpeg or .png images")
+            }
+            for image in images {
+                let file = Self.join(folder, image)
+                if let checker, (try? checker.decode(path: file)) == nil {
+                    skipped.append(file)
+                    continue
+                }
+                samples.append((file, label))
+            }
+        }
+        guard !samples.isEmpty else { throw SWAError(file: path, "no image decodes (\(skipped.count) skipped)") }
+        self.classes = classes
+        self.samples = samples
+        self.skipped = skipped
+        if let size = pipeline.fixedSize {
+            width = size
+            height = size
+        } else {
+            let first = pipeline.apply(try ImageDecoder().decode(path: samples[0].file), seed: seed, index: 0)
+            width = first.width
+            height = first.height
+        }
+    }
+
+    public func info(of key: String) throws -> ArrayInfo {
+        switch key {
+        case "x": ArrayInfo(key: "x", dtype: .u8, shape: [samples.count, 3, height, width], source: ArraySource(file: path))
+        case "y": ArrayInfo(key: "y", dtype: .i64, shape: [samples.count], source: ArraySource(file: path))
+        default: throw missingKeyError(key)
+        }
+    }
+
+    public func streamElements(of key: String, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+        switch key {
+        case "x": try streamImages(body)
+        case "y":
+            let labels = samples.map { Int64($0.label).littleEndian }
+            _ = try labels.withUnsafeBytes { try body($0) }
+        default: throw missingKeyError(key)
+        }
+    }
+
+    /// A digest of the folder's listing: every sample's relative path, size and label, and the
+    /// classes (reading every image to hash it would cost as much as a pass).
+    public var listingDigestInput: [UInt8] {
+        var text = "image-folder\n" + classes.joined(separator: "\n") + "\n"
+        for (file, label) in samples {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1
+            text += "\(label)\t\(size)\t\(file.dropFirst(path.count))\n"
+        }
+        return Array(text.utf8)
+    }
+
+    // MARK: - Decoding in parallel
+
+    private func streamImages(_ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let blockCount = threads * Self.imagesPerThreadPerBlock
+        let imageBytes = 3 * width * height
+        var block = [UInt8](repeating: 0, count: blockCount * imageBytes)
+        let decoders = (0..<threads).map { _ in ImageDecoder() }
+        var start = 0
+        while start < samples.count {
+            let count = min(blockCount, samples.count - start)
+            let errors = ErrorSlots(count: count)
+            let first = start, samples = self.samples, pipeline = self.pipeline, seed = self.seed
+            let width = self.width, height = self.height
+            block.withUnsafeMutableBufferPointer { buffer in
+                let base = BlockPointer(address: buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                    for offset in stride(from: worker, to: count, by: threads) {
+                        let index = first + offset
+                        do {
+                            let decoded = try decoders[worker].decode(path: samples[index].file)
+                            let image = pipeline.apply(decoded, seed: seed, index: index)
+                            guard image.width == width, image.height == height else {
+                                throw SWAError(file: samples[index].file, "image is \(image.width)×\(image.height) after the transforms, but the first is \(width)×\(height); give a crop size (--crop) so that all images agree")
+                            }
+                            image.writePlanar(to: UnsafeMutableBufferPointer(start: base.address + offset * imageBytes, count: imageBytes))
+                        } catch {
+                            errors.set(offset, error)
+                        }
+                    }
+                }
+            }
+            if let error = errors.first { throw error }
+            let step = try block.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<(count * imageBytes)])) }
+            if case .stop = step { return }
+            start += count
+        }
+    }
+
+    // MARK: - Listing
+
+    static func visibleEntries(of folder: String) throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw SWAError(file: folder, "cannot list the folder: \(error.localizedDescription)")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    static func join(_ folder: String, _ name: String) -> String {
+        folder.hasSuffix("/") ? folder + name : folder + "/" + name
+    }
+}
+
+/// The block buffer, shared by the decoding threads; each writes only its own images' bytes.
+private struct BlockPointer: @unchecked Sendable {
+    var address: UnsafeMutablePointer<UInt8>
+}
+
+/// The errors of a block's images, one slot per image, written from several threads.
+private final class ErrorSlots: @unchecked Sendable {
+    private var slots: [(any Error)?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ error: any Error) {
+        lock.lock()
+        slots[index] = error
+        lock.unlock()
+    }
+
+    /// The error of the lowest-numbered image, so that the report does not depend on timing.
+    var first: (any Error)? { slots.lazy.compactMap { $0 }.first }
+}
