@@ -5,7 +5,7 @@ import SWAKit
 
 /// `--data` and how to read it, shared by swa-bn-update and swa-eval.
 public struct DataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Data: .npz with arrays x and y, or a checkpoint-format file with tensors x and y.", valueName: "file"))
+    @Option(help: ArgumentHelp("Data: .npz with arrays x and y, a checkpoint-format file with tensors x and y, a CIFAR-10/100 folder as distributed (python or binary), or an image folder root/<class>/<image> (JPEG, PNG).", valueName: "path"))
     public var data: String?
 
     @Option(help: ArgumentHelp("Samples per forward pass.", valueName: "n"))
@@ -31,6 +31,9 @@ public struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use only the first N samples.", valueName: "N"))
     public var limit: Int?
 
+    @OptionGroup(title: "Data folders")
+    public var folders: DataFolderFlags
+
     public init() {}
 
     public func validate() throws {
@@ -39,12 +42,12 @@ public struct DataOptions: ParsableArguments {
         if (mean == nil) != (std == nil) { throw ValidationError("--mean and --std go together") }
     }
 
-    /// The request these flags describe.
+    /// The request these flags describe; a CIFAR folder's split is `defaultSplit` unless `--split` says.
     /// - Throws: `ValidationError` when `--data` is missing.
-    public func request() throws -> DataRequest {
+    public func request(defaultSplit: DataSplit = .train) throws -> DataRequest {
         guard let data else { throw ValidationError("missing --data") }
         let normalization = mean.flatMap { mean in std.map { (mean: mean, std: $0) } }
-        return DataRequest(path: data, xKey: xKey, yKey: yKey, layout: layout, normalization: normalization,
-                           limit: limit, batchSize: batchSize)
+        return folders.applied(to: DataRequest(path: data, xKey: xKey, yKey: yKey, layout: layout, normalization: normalization,
+                                               limit: limit, batchSize: batchSize), defaultSplit: defaultSplit)
     }
 }

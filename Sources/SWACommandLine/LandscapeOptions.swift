@@ -54,6 +54,9 @@ public struct LandscapeOptions: ParsableArguments {
     @OptionGroup(title: "PyTorch inputs")
     public var pytorch: PyTorchInputOptions
 
+    @OptionGroup(title: "Data folders")
+    public var folders: DataFolderFlags
+
     @Option(help: ArgumentHelp("Points evaluated at once (default: one per core).", valueName: "n"))
     public var threads: Int?
 
@@ -75,16 +78,19 @@ public struct LandscapeOptions: ParsableArguments {
         if (mean == nil) != (std == nil) { throw ValidationError("--mean and --std go together") }
     }
 
-    /// The request for `path` (the training or the test data).
-    public func request(_ path: String) -> DataRequest {
+    /// The request for `path` (the training or the test data), reading `split` of a CIFAR folder.
+    public func request(_ path: String, split: DataSplit) -> DataRequest {
         let normalization = mean.flatMap { mean in std.map { (mean: mean, std: $0) } }
-        return DataRequest(path: path, xKey: xKey, yKey: yKey, layout: layout, normalization: normalization, limit: limit, batchSize: batchSize)
+        var request = folders.applied(to: DataRequest(path: path, xKey: xKey, yKey: yKey, layout: layout, normalization: normalization,
+                                                      limit: limit, batchSize: batchSize), defaultSplit: split)
+        request.folder.split = split  // --train reads the training split and --test the test split, whatever --split says
+        return request
     }
 
     /// The job for `kind` with these options.
     public func job(_ kind: LandscapeJob.Kind, model: ModelOptions, directions: RandomDirections = RandomDirections(seed: 0)) -> LandscapeJob {
-        var job = LandscapeJob(kind: kind, modelSource: model.source, train: request(train), test: request(test), batchNorm: bn,
-                               directions: directions, workers: threads, csvPath: csv, plotPath: plot, overwrite: force)
+        var job = LandscapeJob(kind: kind, modelSource: model.source, train: request(train, split: .train), test: request(test, split: .test),
+                               batchNorm: bn, directions: directions, workers: threads, csvPath: csv, plotPath: plot, overwrite: force)
         job.archiveOptions = pytorch.archiveOptions
         return job
     }

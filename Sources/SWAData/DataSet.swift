@@ -31,6 +31,8 @@ public final class DataSet {
     public let sampleShape: [Int]
     /// Whether the file holds labels under the labels key.
     public var hasLabels: Bool { labelInfo != nil }
+    /// Images of an image folder left out because they do not decode (`--skip-bad`).
+    public var skippedFiles: [String] { (container as? ImageFolderArchive)?.skipped ?? [] }
 
     let container: any ArrayContainer
     private let labelsKey: String

@@ -69,7 +69,7 @@ struct SWAEval: ParsableCommand {
     }
 
     func run() throws {
-        var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
+        var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(defaultSplit: .test),
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
                                 csvPath: csv, plotPath: plot, overwrite: force)
         job.archiveOptions = pytorch.archiveOptions

@@ -62,6 +62,9 @@ public struct BatchNormUpdateJob: Sendable {
             return report
         }
         let dataSet = try data.open(for: model, augmentation: try augment.map(Augmentation.parse), seed: seed)
+        if let first = dataSet.skippedFiles.first {
+            progress.warn("warning: \(dataSet.path): skipped \(dataSet.skippedFiles.count) image\(dataSet.skippedFiles.count == 1 ? "" : "s") that do not decode (--skip-bad), the first \(first)")
+        }
         try AtomicOutputFile.checkDestination(output, overwrite: overwrite)
         let normalization = data.normalization(of: dataSet, for: checkpoint)
         if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }

@@ -48,6 +48,9 @@ public struct EvaluationJob: Sendable {
         for path in [csvPath, plotPath].compactMap({ $0 }) { try AtomicOutputFile.checkDestination(path, overwrite: overwrite) }
         let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let dataSet = try data.open(for: model)
+        if let first = dataSet.skippedFiles.first {
+            progress.warn("warning: \(dataSet.path): skipped \(dataSet.skippedFiles.count) image\(dataSet.skippedFiles.count == 1 ? "" : "s") that do not decode (--skip-bad), the first \(first)")
+        }
         guard dataSet.hasLabels else {
             throw SWAError(file: dataSet.path, "has no labels '\(data.yKey)' to evaluate against" + dataSet.keySuggestion)
         }

@@ -21,6 +21,10 @@ public struct DataRequest: Sendable, Equatable {
     public var limit: Int?
     /// Samples per forward pass.
     public var batchSize: Int
+    /// How to read a data folder: CIFAR split and labels, image transforms, `--skip-bad`.
+    public var folder = DataFolderOptions()
+    /// `--preprocess NAME`: a normalisation that stands in for `--mean/--std` when those are not given.
+    public var preset: DataPreset?
 
     public init(path: String, xKey: String = "x", yKey: String = "y", layout: DataLayout? = nil,
                 normalization: (mean: [Double], std: [Double])? = nil, limit: Int? = nil, batchSize: Int = 128) {
@@ -35,6 +39,7 @@ public struct DataRequest: Sendable, Equatable {
 
     public static func == (lhs: DataRequest, rhs: DataRequest) -> Bool {
         lhs.path == rhs.path && lhs.xKey == rhs.xKey && lhs.yKey == rhs.yKey && lhs.layout == rhs.layout
+            && lhs.folder == rhs.folder && lhs.preset == rhs.preset
             && lhs.normalization?.mean == rhs.normalization?.mean && lhs.normalization?.std == rhs.normalization?.std
             && lhs.limit == rhs.limit && lhs.batchSize == rhs.batchSize
     }
@@ -43,7 +48,7 @@ public struct DataRequest: Sendable, Equatable {
     /// checkpoint's `swa.preprocess`, else none (values only scaled); the request's layout on top.
     public func preprocessing(for model: LoadedCheckpoint) throws -> Preprocessing? {
         var result = try model.header.checkpointMetadata.preprocessing(file: model.path)
-        if let normalization {
+        if let normalization = normalization ?? preset.map({ (mean: $0.mean, std: $0.std) }) {
             result = Preprocessing(layout: result?.layout ?? .nchw, mean: normalization.mean, std: normalization.std, scale: result?.scale)
         }
         if let layout, var current = result {
@@ -55,7 +60,7 @@ public struct DataRequest: Sendable, Equatable {
 
     /// Where the normalisation for data fed to `model` comes from: the flags, its `swa.preprocess`, or none.
     public func normalizationSource(for model: LoadedCheckpoint) -> NormalizationRecord.Source {
-        if normalization != nil { return .flags }
+        if normalization != nil || preset != nil { return .flags }
         return model.header.checkpointMetadata[.preprocess] != nil ? .metadata : .none
     }
 
@@ -84,7 +89,7 @@ public struct DataRequest: Sendable, Equatable {
     ///   shape is the graph's with the channels last (or first), the message suggests `--layout`.
     public func open(for model: LoadedModel, augmentation: Augmentation? = nil, seed: UInt64 = 0) throws -> DataSet {
         let data = try DataSet(path: path, xKey: xKey, yKey: yKey, layout: layout, preprocessing: try preprocessing(for: model.checkpoint),
-                               augmentation: augmentation, seed: seed, limit: limit)
+                               augmentation: augmentation, seed: seed, limit: limit, folder: folder)
         let expected = model.graph.inputShape
         guard data.sampleShape == expected else {
             var message = "samples have shape \(data.sampleShape), the model expects \(expected)"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Image-folder throughput (docs/PERFORMANCE.md, "Image folders"): decoding plus preprocessing
+# (Resize 256, CenterCrop 224, normalisation) of a folder of JPEGs, swa against PyTorch's
+# DataLoader(num_workers=2) with PIL and torchvision transforms, in images per second, in the same
+# run. swa's side is swa-bn-update with a tiny model (1x1 conv, BN, pool, linear: ~0.6 MFLOP per
+# image), so its time is the data pipeline's. Needs torch, torchvision, Pillow, scikit-learn.
+#   SWA_BIN=.build/release SWA_BENCH_IMAGES=512 bash Benchmarks/bench-images.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SWA_BIN:-$(swift build -c release --show-bin-path)}
+[ -x "$bin/swa-bn-update" ] || swift build -c release --product swa-bn-update
+count=${SWA_BENCH_IMAGES:-512}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 Benchmarks/make_image_folder.py "$work/images" "$count"
+python3 - "$work/tiny.safetensors" <<'PY'
+import json, sys, torch, safetensors.torch
+torch.manual_seed(0)
+tensors = {"conv.weight": torch.randn(4, 3, 1, 1), "bn.weight": torch.ones(4), "bn.bias": torch.zeros(4),
+           "bn.running_mean": torch.zeros(4), "bn.running_var": torch.ones(4), "fc.weight": torch.randn(4, 4), "fc.bias": torch.zeros(4)}
+graph = json.load(open("Benchmarks/tiny-bn-model.json"))
+safetensors.torch.save_file(tensors, sys.argv[1], metadata={"swa.graph": json.dumps(graph)})
+PY
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $count JPEGs of 300-500 px; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$bin/swa-bn-update" --version | tail -1
+for round in 1 2 3; do
+  start=$(date +%s.%N)
+  "$bin/swa-bn-update" "$work/tiny.safetensors" --data "$work/images" --preprocess imagenet --batch-size 64 \
+      -o "$work/out.safetensors" --force --quiet
+  end=$(date +%s.%N)
+  swa=$(python3 -c "print(f'{$count / ($end - $start):.1f}')")
+  torch=$(python3 Benchmarks/images_reference.py "$work/images" --workers 2 | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['images_per_second']:.1f}\")")
+  echo "round $round: swa $swa images/s (whole command), PyTorch DataLoader(num_workers=2) $torch images/s, ratio $(python3 -c "print(f'{$swa / $torch:.2f}')")"
+done
