@@ -32,3 +32,16 @@ for round in 1 2 3; do
   torch=$(python3 Benchmarks/images_reference.py "$work/images" --workers 2 | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['images_per_second']:.1f}\")")
   echo "round $round: swa $swa images/s (whole command), PyTorch DataLoader(num_workers=2) $torch images/s, ratio $(python3 -c "print(f'{$swa / $torch:.2f}')")"
 done
+
+# A full BN pass: torchvision's resnet18 (10 classes, seeded random weights) exported with
+# tools/export_graph.py, against PyTorch's update_bn over the same DataLoader, one round each.
+python3 -c "import torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), '$work/resnet18.pt')"
+python3 tools/export_graph.py torchvision.models:resnet18 --kwargs '{"num_classes": 10}' --input-shape 3,224,224 \
+    -o "$work/resnet18.json" --weights "$work/resnet18.pt" --weights-output "$work/resnet18.bin" > /dev/null
+start=$(date +%s.%N)
+"$bin/swa-bn-update" "$work/resnet18.bin" --data "$work/images" --preprocess imagenet --batch-size 64 \
+    -o "$work/resnet18-bn.bin" --force --quiet
+end=$(date +%s.%N)
+swa=$(python3 -c "print(f'{$count / ($end - $start):.1f}')")
+torch=$(python3 Benchmarks/images_reference.py "$work/images" --workers 2 --model resnet18 | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['images_per_second']:.1f}\")")
+echo "resnet18 BN pass: swa $swa images/s (whole command), PyTorch update_bn over DataLoader(num_workers=2) $torch images/s, ratio $(python3 -c "print(f'{$swa / $torch:.2f}')")"

@@ -98,25 +98,32 @@ public enum BilinearResize {
     static func horizontalPass(_ image: RGBImage, rows: Range<Int>, width: Int, coefficients: Coefficients) -> RGBImage {
         var out = [UInt8](repeating: 0, count: rows.count * width * 3)
         let half = Int32(1 << (precisionBits - 1))
-        image.pixels.withUnsafeBufferPointer { input in
-            coefficients.weights.withUnsafeBufferPointer { weights in
-                for (outRow, row) in rows.enumerated() {
-                    let rowStart = row * image.width * 3
-                    for column in 0..<width {
-                        let (first, count) = coefficients.bounds[column]
-                        let k = column * coefficients.kernelSize
-                        var red = half, green = half, blue = half
-                        for index in 0..<count {
-                            let pixel = rowStart + (first + index) * 3
-                            let weight = weights[k + index]
-                            red &+= Int32(input[pixel]) &* weight
-                            green &+= Int32(input[pixel + 1]) &* weight
-                            blue &+= Int32(input[pixel + 2]) &* weight
+        let kernelSize = coefficients.kernelSize, inputWidth = image.width
+        image.pixels.withUnsafeBufferPointer { inputBuffer in
+            coefficients.weights.withUnsafeBufferPointer { weightBuffer in
+                coefficients.bounds.withUnsafeBufferPointer { bounds in
+                    out.withUnsafeMutableBufferPointer { outBuffer in
+                        let input = inputBuffer.baseAddress!, weights = weightBuffer.baseAddress!, output = outBuffer.baseAddress!
+                        for (outRow, row) in rows.enumerated() {
+                            let rowStart = input + row * inputWidth * 3
+                            let target = output + outRow * width * 3
+                            for column in 0..<width {
+                                let (first, count) = bounds[column]
+                                let k = weights + column * kernelSize
+                                var pixel = rowStart + first * 3
+                                var red = half, green = half, blue = half
+                                for index in 0..<count {
+                                    let weight = k[index]
+                                    red &+= Int32(pixel[0]) &* weight
+                                    green &+= Int32(pixel[1]) &* weight
+                                    blue &+= Int32(pixel[2]) &* weight
+                                    pixel += 3
+                                }
+                                target[column * 3] = clip8(red)
+                                target[column * 3 + 1] = clip8(green)
+                                target[column * 3 + 2] = clip8(blue)
+                            }
                         }
-                        let target = (outRow * width + column) * 3
-                        out[target] = clip8(red)
-                        out[target + 1] = clip8(green)
-                        out[target + 2] = clip8(blue)
                     }
                 }
             }
@@ -127,27 +134,28 @@ public enum BilinearResize {
     /// PIL's `ImagingResampleVertical_8bpc`.
     static func verticalPass(_ image: RGBImage, height: Int, coefficients: Coefficients,
                              bounds: [(first: Int, count: Int)]) -> RGBImage {
-        let width = image.width
-        var out = [UInt8](repeating: 0, count: height * width * 3)
+        let width = image.width, rowBytes = image.width * 3
+        var out = [UInt8](repeating: 0, count: height * rowBytes)
         let half = Int32(1 << (precisionBits - 1))
-        image.pixels.withUnsafeBufferPointer { input in
-            coefficients.weights.withUnsafeBufferPointer { weights in
-                for row in 0..<height {
-                    let (first, count) = bounds[row]
-                    let k = row * coefficients.kernelSize
-                    for column in 0..<width {
-                        var red = half, green = half, blue = half
-                        for index in 0..<count {
-                            let pixel = ((first + index) * width + column) * 3
-                            let weight = weights[k + index]
-                            red &+= Int32(input[pixel]) &* weight
-                            green &+= Int32(input[pixel + 1]) &* weight
-                            blue &+= Int32(input[pixel + 2]) &* weight
+        let kernelSize = coefficients.kernelSize
+        image.pixels.withUnsafeBufferPointer { inputBuffer in
+            coefficients.weights.withUnsafeBufferPointer { weightBuffer in
+                out.withUnsafeMutableBufferPointer { outBuffer in
+                    let input = inputBuffer.baseAddress!, weights = weightBuffer.baseAddress!, output = outBuffer.baseAddress!
+                    for row in 0..<height {
+                        let (first, count) = bounds[row]
+                        let k = weights + row * kernelSize
+                        let target = output + row * rowBytes
+                        // Every byte of the row is one channel of one pixel: the same sum for all.
+                        for byte in 0..<width * 3 {
+                            var sum = half
+                            var source = input + first * rowBytes + byte
+                            for index in 0..<count {
+                                sum &+= Int32(source.pointee) &* k[index]
+                                source += rowBytes
+                            }
+                            target[byte] = clip8(sum)
                         }
-                        let target = (row * width + column) * 3
-                        out[target] = clip8(red)
-                        out[target + 1] = clip8(green)
-                        out[target + 2] = clip8(blue)
                     }
                 }
             }

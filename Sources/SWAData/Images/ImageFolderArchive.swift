@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SWAFormats
 
 /// A folder of images laid out as torchvision's `ImageFolder` reads it, served as the arrays
@@ -127,8 +128,11 @@ public final class ImageFolderArchive: ArrayContainer {
             let width = self.width, height = self.height
             block.withUnsafeMutableBufferPointer { buffer in
                 let base = BlockPointer(address: buffer.baseAddress!)
+                let next = WorkCounter()
                 DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                    for offset in stride(from: worker, to: count, by: threads) {
+                    // Each thread takes the next image not yet taken: images differ in size, so
+                    // a fixed share per thread would leave one idle at the end of every block.
+                    while case let offset = next.take(), offset < count {
                         let index = first + offset
                         do {
                             let decoded = try decoders[worker].decode(path: samples[index].file)
@@ -173,6 +177,13 @@ public final class ImageFolderArchive: ArrayContainer {
 /// The block buffer, shared by the decoding threads; each writes only its own images' bytes.
 private struct BlockPointer: @unchecked Sendable {
     var address: UnsafeMutablePointer<UInt8>
+}
+
+/// Hands out 0, 1, 2, ... to the decoding threads, each number once.
+private final class WorkCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func take() -> Int { value.add(1, ordering: .relaxed).oldValue }
 }
 
 /// The errors of a block's images, one slot per image, written from several threads.
