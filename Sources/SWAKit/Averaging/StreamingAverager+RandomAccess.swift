@@ -41,20 +41,13 @@ extension StreamingAverager {
     /// back, which hashes it for `swa.sources` and verifies it to its last byte.
     func averageByRandomAccess(_ tensors: [TensorInfo], writer: any CheckpointOutput, onChunk: () -> Void) throws -> [String] {
         let count = request.inputs.count
-        let chunkElements = max(4096, min(1 << 20, request.chunkBudget / count / 8))
-        let inputs = try request.inputs.map { try AveragingInput(entry: $0, bufferByteCount: chunkElements * 8, counter: bytesRead) }
+        let work = try SideBySideWork(self, tensors: tensors, writer: writer)
+        defer { work.output.deallocate() }
+        let (chunkElements, inputs, storage, output) = (work.chunkElements, work.inputs, work.storage, work.output)
         let offsets = request.inputs.map { entry in
             Dictionary(uniqueKeysWithValues: entry.header.tensors.map { ($0.name, $0.dataOffsets.lowerBound) })
         }
-        let combiners = tensors.enumerated().map { index, tensor in
-            TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .sideBySide)
-        }
-        let keptByteCount = combiners.filter { $0.rule != .combine }
-            .map { min(chunkElements, $0.tensor.elementCount) * $0.tensor.dtype.byteSize }.max() ?? 0
-        let storage = CombinerStorage(elements: chunkElements, keptByteCount: keptByteCount)
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkElements * 8, alignment: 64)
-        defer { output.deallocate() }
-        for combiner in combiners {
+        for combiner in work.combiners {
             let tensor = combiner.tensor
             // checkSameTensors matched every name, dtype and shape to the first input's.
             let starts = try offsets.enumerated().map { index, table in

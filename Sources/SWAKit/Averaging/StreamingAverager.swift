@@ -76,20 +76,10 @@ public final class StreamingAverager {
     // MARK: - Lockstep
 
     private func averageInLockstep(_ tensors: [TensorInfo], writer: any CheckpointOutput, onChunk: () -> Void) throws -> [String] {
-        let count = request.inputs.count
-        // Elements per chunk: the budget split over inputs, 8 bytes per element at most.
-        let chunkElements = max(4096, min(1 << 20, request.chunkBudget / count / 8))
-        let inputs = try request.inputs.map { try AveragingInput(entry: $0, bufferByteCount: chunkElements * 8, counter: bytesRead) }
-        let combiners = tensors.enumerated().map { index, tensor in
-            TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .sideBySide)
-        }
-        // Kept bytes only for the chunks of copied tensors: BN statistics and counters are small.
-        let keptByteCount = combiners.filter { $0.rule != .combine }
-            .map { min(chunkElements, $0.tensor.elementCount) * $0.tensor.dtype.byteSize }.max() ?? 0
-        let storage = CombinerStorage(elements: chunkElements, keptByteCount: keptByteCount)
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkElements * 8, alignment: 64)
-        defer { output.deallocate() }
-        for combiner in combiners {
+        let work = try SideBySideWork(self, tensors: tensors, writer: writer)
+        defer { work.output.deallocate() }
+        let (chunkElements, inputs, storage, output) = (work.chunkElements, work.inputs, work.storage, work.output)
+        for combiner in work.combiners {
             let tensor = combiner.tensor
             var done = 0
             while done < tensor.elementCount || (done == 0 && tensor.elementCount == 0) {
@@ -103,6 +93,33 @@ public final class StreamingAverager {
             }
         }
         return try finishInputs(inputs)
+    }
+
+    /// What the side-by-side strategies (lockstep and random access) set up alike: the chunk size
+    /// (the budget split over the inputs, 8 bytes per element at most), every input opened with
+    /// a buffer of one chunk, a combiner per tensor, their scratch, and one output chunk, which
+    /// the caller deallocates.
+    struct SideBySideWork {
+        let chunkElements: Int
+        let inputs: [AveragingInput]
+        let combiners: [TensorCombiner]
+        let storage: CombinerStorage
+        let output: UnsafeMutableRawBufferPointer
+
+        init(_ averager: StreamingAverager, tensors: [TensorInfo], writer: any CheckpointOutput) throws {
+            let request = averager.request
+            chunkElements = max(4096, min(1 << 20, request.chunkBudget / request.inputs.count / 8))
+            let chunkElements = chunkElements
+            inputs = try request.inputs.map { try AveragingInput(entry: $0, bufferByteCount: chunkElements * 8, counter: averager.bytesRead) }
+            combiners = tensors.enumerated().map { index, tensor in
+                TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .sideBySide)
+            }
+            // Kept bytes only for the chunks of copied tensors: BN statistics and counters are small.
+            let keptByteCount = combiners.filter { $0.rule != .combine }
+                .map { min(chunkElements, $0.tensor.elementCount) * $0.tensor.dtype.byteSize }.max() ?? 0
+            storage = CombinerStorage(elements: chunkElements, keptByteCount: keptByteCount)
+            output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkElements * 8, alignment: 64)
+        }
     }
 
     /// Fills every input's buffer with its next `byteCount` bytes, decompressing in parallel.

@@ -133,17 +133,6 @@ struct LandscapeInputs {
 /// Checks that `other` holds exactly the tensors of `reference`, with the same shapes (dtypes may
 /// differ: a Float16 copy lies on the same line); the error names `other`'s file and the tensor.
 func checkSameShapes(_ other: LoadedCheckpoint, as reference: LoadedCheckpoint) throws {
-    let expected = Dictionary(uniqueKeysWithValues: reference.header.tensors.map { ($0.name, $0) })
-    let names = Set(other.header.tensors.map(\.name))
-    for tensor in reference.header.tensors where !names.contains(tensor.name) {
-        throw SWAError(file: other.path, "tensor '\(tensor.name)' is missing (it is in \(reference.path))")
-    }
-    for tensor in other.header.tensors {
-        guard let wanted = expected[tensor.name] else {
-            throw SWAError(file: other.path, "tensor '\(tensor.name)' is not in \(reference.path)")
-        }
-        if tensor.shape != wanted.shape {
-            throw SWAError(file: other.path, "tensor '\(tensor.name)' has shape \(tensor.shapeDescription), expected \(wanted.shapeDescription) (as in \(reference.path))")
-        }
-    }
+    try checkSameTensorNamesAndShapes(other.header, of: other.path, as: reference.header, of: reference.path,
+                                      shapeNote: " (as in \(reference.path))")
 }

@@ -62,16 +62,7 @@ extension LandscapePlot {
             }
         }
         let aTicks = AxisTicks.nice(in: x.domain, target: 6), bTicks = AxisTicks.nice(in: y.domain, target: 6)
-        document.line(x1: plotLeft, y1: plotBottom, x2: plotRight, y2: plotBottom, stroke: axisColor)
-        document.line(x1: plotLeft, y1: plotTop, x2: plotLeft, y2: plotBottom, stroke: axisColor)
-        for (value, label) in zip(bTicks.values, bTicks.labels) {
-            document.line(x1: plotLeft - 5, y1: y(value), x2: plotLeft, y2: y(value), stroke: axisColor)
-            document.text(label, x: plotLeft - 8, y: y(value) + 4.2, size: 12, anchor: "end", className: "tick-label")
-        }
-        for (value, label) in zip(aTicks.values, aTicks.labels) {
-            document.line(x1: x(value), y1: plotBottom, x2: x(value), y2: plotBottom + 5, stroke: axisColor)
-            document.text(label, x: x(value), y: plotBottom + 19, size: 12, anchor: "middle", className: "tick-label")
-        }
+        drawAxes(xTicks: aTicks, yTicks: bTicks, x: x, y: y, plotLeft: plotLeft, plotRight: plotRight, into: &document)
         document.text("a (distance along u)", x: (plotLeft + plotRight) / 2, y: plotBottom + 42, size: 13, anchor: "middle", className: "axis-title")
         document.text("b (distance along v)", x: 24, y: (plotTop + plotBottom) / 2, size: 13, anchor: "middle", rotation: -90, className: "axis-title")
 
