@@ -21,6 +21,9 @@ public protocol BatchSource {
     /// file order. Errors `body` throws end the pass and are rethrown unchanged.
     /// - Throws: for a size below 1, or data that cannot be read, naming the file.
     func forEachBatch(size: Int, _ body: (Batch) throws -> Void) throws
+    /// Calls `body` with the batches of `forEachBatch(size:)` whose first sample lies in
+    /// `samples` (a shard of the pass; a range of whole batches gives exactly those batches).
+    func forEachBatch(size: Int, samples: Range<Int>, _ body: (Batch) throws -> Void) throws
 }
 
 extension BatchSource {
@@ -115,13 +118,23 @@ public final class CachedBatchSource: BatchSource {
     /// - Throws: for a size below 1, naming the file; errors `body` throws, unchanged; when
     ///   streaming, the data set's read errors.
     public func forEachBatch(size: Int, _ body: (Batch) throws -> Void) throws {
-        guard let samples else { return try dataSet.forEachBatch(size: size, body) }
+        try forEachBatch(size: size, samples: 0..<sampleCount, body)
+    }
+
+    /// The batches of `forEachBatch(size:)` whose first sample lies in `range` (a shard).
+    public func forEachBatch(size: Int, samples range: Range<Int>, _ body: (Batch) throws -> Void) throws {
+        guard let samples else { return try dataSet.forEachBatch(size: size, samples: range, body) }
         guard size >= 1 else { throw SWAError(file: path, "batch size must be at least 1, got \(size)") }
         let elements = dataSet.sampleElementCount
         var batch = Batch(x: [], y: nil, count: 0, firstIndex: 0)
         var first = 0
         while first < sampleCount {
             let count = min(size, sampleCount - first)
+            guard range.contains(first) else {
+                if first >= range.upperBound { return }
+                first += count
+                continue
+            }
             // Reuse the buffer from the last batch unless `body` kept it (then it is copied on write).
             if batch.x.count != count * elements { batch.x = [Float](repeating: 0, count: count * elements) }
             samples.withUnsafeBufferPointer { source in

@@ -30,7 +30,16 @@ extension DataSet {
     /// holds one raw batch, one converted batch and the labels. Errors `body` throws end the
     /// pass and are rethrown unchanged.
     public func forEachBatch(size: Int, _ body: (Batch) throws -> Void) throws {
+        try forEachBatch(size: size, samples: 0..<sampleCount, body)
+    }
+
+    /// Calls `body` with the batches of `forEachBatch(size:)` whose first sample lies in
+    /// `samples`, and stops after them: a shard of the pass (docs/SCALE.md). Batches before
+    /// the range are read but not converted; give a range of whole batches (`k·size ..< m·size`,
+    /// or up to `sampleCount`) to get exactly the single pass's batches.
+    public func forEachBatch(size: Int, samples: Range<Int>, _ body: (Batch) throws -> Void) throws {
         guard size >= 1 else { throw SWAError(file: path, "batch size must be at least 1, got \(size)") }
+        guard !samples.isEmpty else { return }
         let labels = hasLabels ? try labels() : nil
         let converter = SampleConverter(self)
         let rawSampleBytes = sampleElementCount * inputs.dtype.byteSize
@@ -42,6 +51,10 @@ extension DataSet {
         var scratch = [Float](repeating: 0, count: converter.needsScratch ? sampleElementCount : 0)
 
         func emit(_ count: Int) throws {
+            guard samples.contains(delivered) else {
+                delivered += count
+                return
+            }
             let elements = count * sampleElementCount
             // Reuse the buffer from the last batch unless `body` kept it (then it is copied on write).
             if batch.x.count != elements { batch.x = [Float](repeating: 0, count: elements) }
@@ -74,11 +87,13 @@ extension DataSet {
                     rawFilled = 0
                     // Stop early only for a limit: a member read to its end gets its CRC-32 checked.
                     if delivered == sampleCount && sampleCount < inputs.shape[0] { return .stop }
+                    // A shard ends with its range.
+                    if delivered >= samples.upperBound && delivered < sampleCount { return .stop }
                 }
             }
             return .more
         }
-        guard delivered == sampleCount else {
+        guard delivered == sampleCount || delivered >= samples.upperBound else {
             throw inputs.source.error("truncated: \(delivered) of \(sampleCount) samples could be read")
         }
     }

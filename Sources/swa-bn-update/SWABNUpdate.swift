@@ -32,6 +32,13 @@ struct SWABNUpdate: ParsableCommand {
           swa-bn-update swa.bin --arch preresnet164 --data train.npz \\
               --augment crop:4,flip --seed 1 -o out.bin
           swa-bn-update --print-graph --arch preresnet164 > preresnet164.json
+
+        Sharded (docs/SCALE.md): each shard runs a contiguous run of the single pass's batches \
+        and writes Float64 sums; the merge adds them in shard order and writes what the single \
+        process writes (MODEL and the model flags again; the data and options come from the partials):
+          swa-bn-update swa.bin --data train.npz --shard 0/4 --partial parts/bn-0
+          swa-bn-update swa.bin --data train.npz --shard auto --partial parts/bn-$SLURM_ARRAY_TASK_ID
+          swa-bn-update swa.bin --merge parts/bn-* -o swa-bn.bin
         """,
         version: swaVersion)
 
@@ -65,15 +72,30 @@ struct SWABNUpdate: ParsableCommand {
     @OptionGroup(title: "PyTorch inputs")
     var pytorch: PyTorchInputOptions
 
+    @OptionGroup(title: "Shards")
+    var shards: ShardFlags
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
     func validate() throws {
+        try shards.validateShardWritesPartial()
+        if shards.isShard || shards.isMerge, printGraph { throw ValidationError("--print-graph does not go with --shard or --merge") }
+        if shards.isShard {
+            if output != nil { throw ValidationError("a shard writes --partial, not -o/--output; -o goes with --merge") }
+            if dataOptions.data == nil { throw ValidationError("missing --data") }
+        }
+        if shards.isMerge {
+            if model == nil { throw ValidationError("missing the model checkpoint the shards ran on") }
+            if output == nil { throw ValidationError("missing -o/--output") }
+            if dataOptions.data != nil { throw ValidationError("--merge takes the data from the partials; leave out --data") }
+            if augment != nil { throw ValidationError("--merge takes --augment from the partials; leave it out") }
+        }
         if let augment { _ = try augmentationArgument(augment) }
         if model == nil, !(printGraph && (modelOptions.arch != nil || modelOptions.graph != nil)) {
             throw ValidationError("missing the model checkpoint (only --print-graph with --arch or --graph needs none)")
         }
-        if !printGraph {
+        if !printGraph, !shards.isShard, !shards.isMerge {
             if output == nil { throw ValidationError("missing -o/--output") }
             if dataOptions.data == nil { throw ValidationError("missing --data") }
         }
@@ -85,10 +107,23 @@ struct SWABNUpdate: ParsableCommand {
             return
         }
         let model = model!
-        var job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(),
-                                     weighting: weighting, augment: augment, seed: seed, output: output!, overwrite: force)
+        var job = BatchNormUpdateJob(modelPath: model, modelSource: modelOptions.source,
+                                     data: shards.isMerge ? DataRequest(path: "") : try dataOptions.request(),
+                                     weighting: weighting, augment: augment, seed: seed, output: output ?? "", overwrite: force)
         job.archiveOptions = pytorch.archiveOptions
-        let report = try job.run(progress: ProgressBars(tool: "swa-bn-update", reporting: reporting))
+        job.toolName = "swa-bn-update \(swaVersion)"
+        let progress = ProgressBars(tool: "swa-bn-update", reporting: reporting)
+        if let shard = try shards.shardSpec(environment: ProcessInfo.processInfo.environment) {
+            let report = try job.runShard(shard, partial: shards.partial!, progress: progress)
+            if reporting.json {
+                try printJSON(report)
+            } else if !reporting.quiet {
+                print("shard \(report.shard) of \(model): batches \(report.batches.first)..<\(report.batches.end) of \(report.batches.total)"
+                    + " (\(counted(report.samples, "sample"))) -> \(report.partial)" + String(format: "; %.2f s", report.seconds))
+            }
+            return
+        }
+        let report = shards.isMerge ? try job.merge(shards.merge, progress: progress) : try job.run(progress: progress)
         if reporting.json {
             try printJSON(report)
         } else if reporting.quiet {
@@ -96,8 +131,8 @@ struct SWABNUpdate: ParsableCommand {
         } else if report.layers == 0 {
             print("\(model) has no batch-norm layers: nothing to recompute; written unchanged to \(report.output)")
         } else {
-            print("recomputed \(counted(report.layers, "BN layer")) of \(model) over \(counted(report.samples, "sample")) in \(counted(report.batches, "batch", "batches"))"
-                + " (\(weighting.rawValue) weighting) -> \(report.output)" + String(format: "; %.2f s", report.seconds))
+            print("recomputed \(counted(report.layers, "BN layer")) of \(model)\(shards.isMerge ? " from \(counted(shards.merge.count, "shard"))" : "") over \(counted(report.samples, "sample")) in \(counted(report.batches, "batch", "batches"))"
+                + " (\(report.weighting.rawValue) weighting) -> \(report.output)" + String(format: "; %.2f s", report.seconds))
             if let normalization = report.normalization { print("  " + normalization.summary) }
         }
     }

@@ -24,6 +24,8 @@ public struct BatchNormUpdateJob: Sendable {
     public var overwrite: Bool
     /// How a PyTorch model file is read: `--key`, `--strip-prefix`.
     public var archiveOptions: ArchiveOptions = .none
+    /// The tool and version recorded in partial results (`swa-bn-update 0.4.0`).
+    public var toolName: String?
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, weighting: BatchNormWeighting = .batch,
                 augment: String? = nil, seed: UInt64 = 0, output: String, overwrite: Bool = false) {
@@ -61,27 +63,41 @@ public struct BatchNormUpdateJob: Sendable {
             report.seconds = Date().timeIntervalSince(started)
             return report
         }
-        let dataSet = try data.open(for: model, augmentation: try augment.map(Augmentation.parse), seed: seed)
-        if let first = dataSet.skippedFiles.first {
-            progress.warn("warning: \(dataSet.path): skipped \(dataSet.skippedFiles.count) image\(dataSet.skippedFiles.count == 1 ? "" : "s") that do not decode (--skip-bad), the first \(first)")
-        }
+        let dataSet = try openData(for: model, progress: progress)
         try AtomicOutputFile.checkDestination(output, overwrite: overwrite)
         let normalization = data.normalization(of: dataSet, for: checkpoint)
         if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
         progress.begin("bn update", total: dataSet.sampleCount)
-        let result = try update.run(data: dataSet, batchSize: data.batchSize) { progress.advance(to: $0) }
-        progress.end(result.samples)
-
+        let sums = try update.accumulate(data: dataSet, batchSize: data.batchSize, batches: nil) { progress.advance(to: $0) }
+        progress.end(sums.samples)
         report.dataSHA256 = try dataSet.sha256
+        report.normalization = normalization
+        try write(update: update, sums: sums, model: model, preprocessing: dataSet.preprocessing, metadata: metadata, report: &report)
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// The data set for `model`, augmented as asked; warns about skipped images.
+    func openData(for model: LoadedModel, progress: ProgressObserver) throws -> DataSet {
+        let dataSet = try data.open(for: model, augmentation: try augment.map(Augmentation.parse), seed: seed)
+        if let first = dataSet.skippedFiles.first {
+            progress.warn("warning: \(dataSet.path): skipped \(dataSet.skippedFiles.count) image\(dataSet.skippedFiles.count == 1 ? "" : "s") that do not decode (--skip-bad), the first \(first)")
+        }
+        return dataSet
+    }
+
+    /// Divides `sums` and writes the output with its `swa.bn` record: the single pass and the
+    /// merge of its shards end here, so both write the same file.
+    func write(update: BatchNormUpdate, sums: BatchNormUpdate.Sums, model: LoadedModel, preprocessing: Preprocessing?,
+               metadata: CheckpointMetadata, report: inout BatchNormUpdateReport) throws {
+        let result = try update.result(from: sums, data: report.data)
         report.samples = result.samples
         report.batches = result.batches
         report.layers = model.graph.batchNormNodes.count
-        report.normalization = normalization
-        if let preprocessing = dataSet.preprocessing { metadata.setPreprocessing(preprocessing) }
+        var metadata = metadata
+        if let preprocessing { metadata.setPreprocessing(preprocessing) }
         metadata.batchNorm = .recomputed(report.record)
-        try result.write(over: checkpoint, metadata: metadata.values, to: output, overwrite: overwrite)
-        report.seconds = Date().timeIntervalSince(started)
-        return report
+        try result.write(over: model.checkpoint, metadata: metadata.values, to: output, overwrite: overwrite)
     }
 }
 
