@@ -27,11 +27,17 @@ struct SWAEval: ParsableCommand {
           swa-eval swa-bn.bin --ensemble ckpts/ --data test.npz --json
           swa-eval swa-bn.bin --ensemble ckpts/ --data test.npz \\
               --csv curve.csv --plot curve.svg
+
+        Sharded (docs/SCALE.md): each shard evaluates a contiguous run of the single pass's \
+        batches and writes the sums the metrics need; the merge adds them in shard order and \
+        prints the single process's report (no MODEL or --data needed):
+          swa-eval swa-bn.bin --ensemble ckpts/ --data test.npz --shard 3/8 --partial parts/eval-3
+          swa-eval --merge parts/eval-* --json
         """,
         version: swaVersion)
 
-    @Argument(help: ArgumentHelp("The model to evaluate (typically swa-bn-update's output).", valueName: "model"))
-    var model: String
+    @Argument(help: ArgumentHelp("The model to evaluate (typically swa-bn-update's output); not with --merge.", valueName: "model"))
+    var model: String?
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Checkpoints of the ensemble: files or directories, selected with --start/--end/--every/--last.", valueName: "input"))
     var ensemble: [String] = []
@@ -60,20 +66,54 @@ struct SWAEval: ParsableCommand {
     @OptionGroup(title: "PyTorch inputs")
     var pytorch: PyTorchInputOptions
 
+    @OptionGroup(title: "Shards")
+    var shards: ShardFlags
+
     @OptionGroup(title: "Reporting")
     var reporting: ReportingOptions
 
     func validate() throws {
+        try shards.validateShardWritesPartial()
+        if shards.isMerge {
+            if model != nil { throw ValidationError("--merge takes everything from the partials; leave out the model") }
+            if dataOptions.data != nil || !ensemble.isEmpty || beforeBn != nil {
+                throw ValidationError("--merge takes the data and the ensemble from the partials; leave out --data, --ensemble and --before-bn")
+            }
+            return
+        }
+        if model == nil { throw ValidationError("missing the model checkpoint") }
+        if shards.isShard, csv != nil || plot != nil { throw ValidationError("a shard writes --partial; --csv and --plot go with --merge") }
         if dataOptions.data == nil { throw ValidationError("missing --data") }
         if ensemble.isEmpty, csv != nil || plot != nil { throw ValidationError("--csv and --plot draw the ensemble curve: give --ensemble") }
     }
 
     func run() throws {
+        let progress = ProgressBars(tool: "swa-eval", reporting: reporting)
+        if shards.isMerge {
+            let report = try EvaluationJob.merge(shards.merge, csvPath: csv, plotPath: plot, overwrite: force)
+            if reporting.json {
+                try printJSON(report)
+            } else if !reporting.quiet {
+                print(EvaluationTable(report: report).text)
+            }
+            return
+        }
+        let model = model!
         var job = EvaluationJob(modelPath: model, modelSource: modelOptions.source, data: try dataOptions.request(defaultSplit: .test),
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
                                 csvPath: csv, plotPath: plot, overwrite: force)
         job.archiveOptions = pytorch.archiveOptions
-        let report = try job.run(progress: ProgressBars(tool: "swa-eval", reporting: reporting))
+        if let shard = try shards.shardSpec(environment: ProcessInfo.processInfo.environment) {
+            let report = try job.runShard(shard, partial: shards.partial!, toolName: "swa-eval \(swaVersion)", progress: progress)
+            if reporting.json {
+                try printJSON(report)
+            } else if !reporting.quiet {
+                print("shard \(report.shard) of \(model): samples \(report.samples.first)..<\(report.samples.end) of \(report.samples.total),"
+                    + " model and \(report.members) member(s) -> \(report.partial)" + String(format: "; %.2f s", report.seconds))
+            }
+            return
+        }
+        let report = try job.run(progress: progress)
         if reporting.json {
             try printJSON(report)
         } else if !reporting.quiet {

@@ -27,46 +27,7 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
     /// - Parameter labelLogProbabilities: log p(label) per sample when known more precisely than
     ///   `log(p)` (a single model's log-softmax); the ensemble's are logs of averaged probabilities.
     public init(probabilities: [Double], classes: Int, labels: [Int64], labelLogProbabilities: [Double]? = nil) {
-        let samples = labels.count
-        precondition(probabilities.count == samples * classes, "probabilities do not match samples × classes")
-        var correct = 0
-        var nllSum = 0.0
-        var brierSum = 0.0
-        var binCount = [Int](repeating: 0, count: Self.calibrationBins)
-        var binCorrect = [Int](repeating: 0, count: Self.calibrationBins)
-        var binConfidence = [Double](repeating: 0, count: Self.calibrationBins)
-        probabilities.withUnsafeBufferPointer { p in
-            for sample in 0..<samples {
-                let row = p.baseAddress! + sample * classes
-                let label = Int(labels[sample])
-                var top = 0
-                for c in 1..<max(classes, 1) where row[c] > row[top] { top = c }
-                let hit = top == label
-                if hit { correct += 1 }
-                nllSum -= labelLogProbabilities?[sample] ?? Double.log(row[label])
-                var squares = 0.0
-                for c in 0..<classes {
-                    let target = c == label ? 1.0 : 0.0
-                    squares = Relaxed.multiplyAdd(row[c] - target, row[c] - target, squares)
-                }
-                brierSum += squares
-                let confidence = row[top]
-                // Bins (i/B, (i+1)/B]: a confidence of exactly 1 falls in the last one.
-                let bin = min(Self.calibrationBins - 1, max(0, Int((confidence * Double(Self.calibrationBins)).rounded(.up)) - 1))
-                binCount[bin] += 1
-                binConfidence[bin] += confidence
-                if hit { binCorrect[bin] += 1 }
-            }
-        }
-        let n = Double(max(samples, 1))
-        accuracy = Double(correct) / n
-        nll = nllSum / n
-        brier = brierSum / n
-        ece = (0..<Self.calibrationBins).reduce(0.0) { total, bin in
-            guard binCount[bin] > 0 else { return total }
-            let size = Double(binCount[bin])
-            return total + size / n * abs(Double(binCorrect[bin]) / size - binConfidence[bin] / size)
-        }
+        self = MetricSums(probabilities: probabilities, classes: classes, labels: labels, labelLogProbabilities: labelLogProbabilities).metrics
     }
 }
 
@@ -84,13 +45,19 @@ public func softmax(logits: UnsafePointer<Float>, classes: Int) -> (probabilitie
 
 /// Fraction of samples whose top classes agree between two probability tables `[samples, classes]`.
 public func topClassAgreement(_ a: [Double], _ b: [Double], classes: Int) -> Double {
+    let samples = a.count / max(classes, 1)
+    guard samples > 0 else { return 0 }
+    return Double(topClassAgreementCount(a, b, classes: classes)) / Double(samples)
+}
+
+/// Samples whose top classes agree between two probability tables `[samples, classes]`.
+public func topClassAgreementCount(_ a: [Double], _ b: [Double], classes: Int) -> Int {
     precondition(a.count == b.count && classes > 0)
     let samples = a.count / classes
-    guard samples > 0 else { return 0 }
     func top(_ table: [Double], _ sample: Int) -> Int {
         var best = 0
         for c in 1..<classes where table[sample * classes + c] > table[sample * classes + best] { best = c }
         return best
     }
-    return Double((0..<samples).filter { top(a, $0) == top(b, $0) }.count) / Double(samples)
+    return (0..<samples).filter { top(a, $0) == top(b, $0) }.count
 }

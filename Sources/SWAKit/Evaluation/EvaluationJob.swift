@@ -46,6 +46,33 @@ public struct EvaluationJob: Sendable {
     ///   statistics and images fed with no normalisation.
     public func run(progress: ProgressObserver = SilentProgress()) throws -> EvaluationReport {
         for path in [csvPath, plotPath].compactMap({ $0 }) { try AtomicOutputFile.checkDestination(path, overwrite: overwrite) }
+        let evaluated = try evaluate(shard: nil, progress: progress)
+        let report = EvaluationReport(description: evaluated.description, sums: evaluated.sums)
+        try writeCurveFiles(of: report)
+        return report
+    }
+
+    /// Writes the CSV and the plot of the ensemble curve where asked (nothing without an ensemble).
+    func writeCurveFiles(of report: EvaluationReport) throws {
+        if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath, overwrite: overwrite) }
+        if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath, overwrite: overwrite) }
+    }
+
+    /// What `evaluate` found: the report's description and sums, and what a shard records.
+    struct Evaluated {
+        var description: EvaluationDescription
+        var sums: EvaluationSums
+        var dataSet: DataSet
+        var graph: ModelGraph
+        var entries: [CheckpointEntry]
+        /// The batches evaluated, of `batchCount`.
+        var batches: Range<Int>
+        var batchCount: Int
+    }
+
+    /// Evaluates the model, `--before-bn` and the ensemble over the samples of `shard` (a
+    /// contiguous run of whole batches of the single pass; all samples when nil) into sums.
+    func evaluate(shard: ShardSpec?, progress: ProgressObserver) throws -> Evaluated {
         let model = try LoadedModel(path: modelPath, source: modelSource, options: archiveOptions)
         let dataSet = try data.open(for: model)
         if let first = dataSet.skippedFiles.first {
@@ -56,7 +83,10 @@ public struct EvaluationJob: Sendable {
         }
         let normalization = data.normalization(of: dataSet, for: model.checkpoint)
         if let warning = data.missingNormalizationWarning(normalization, model: modelPath) { progress.warn(warning) }
-        let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize)
+        let batchCount = (dataSet.sampleCount + data.batchSize - 1) / data.batchSize
+        let batches = shard?.range(of: batchCount) ?? 0..<batchCount
+        let samples = min(dataSet.sampleCount, batches.lowerBound * data.batchSize) ..< min(dataSet.sampleCount, batches.upperBound * data.batchSize)
+        let evaluator = try Evaluator(data: dataSet, classes: model.classCount, batchSize: data.batchSize, samples: samples)
         let entries = ensembleInputs.isEmpty ? [] : try selection.apply(to: discoverCheckpoints(ensembleInputs, options: archiveOptions) { progress.warn($0) })
 
         let bn = model.metadata.batchNorm
@@ -64,36 +94,41 @@ public struct EvaluationJob: Sendable {
             progress.warn("warning: \(modelPath) has averaged BN statistics (swa.bn = stale), not ones of its own weights; "
                 + "its accuracy understates SWA. Fix: swa-bn-update \(modelPath) --data TRAIN.npz -o \(modelPath).bn")
         }
+        var description = EvaluationDescription(dataPath: dataSet.path, samples: dataSet.sampleCount, normalization: normalization,
+                                                modelPath: modelPath, modelBN: model.metadata.batchNormSummary,
+                                                beforeBNPath: nil, beforeBNState: nil, memberPaths: entries.map(\.path))
+        var sums = EvaluationSums()
+        sums.samples = samples.count
         let modelPredictions = try evaluator.evaluate(model.parameters, title: "model", progress: progress)
-        var report = EvaluationReport(
-            data: .init(path: dataSet.path, samples: dataSet.sampleCount, normalization: normalization),
-            model: .init(path: modelPath, metrics: modelPredictions.metrics(labels: evaluator.labels), bn: model.metadata.batchNormSummary,
-                         seconds: modelPredictions.seconds),
-            modelBeforeBN: nil, ensemble: nil, agreement: nil, forwardPasses: .init(model: 1, ensemble: entries.count))
+        sums.model = modelPredictions.sums(labels: evaluator.labels)
+        sums.modelSeconds = modelPredictions.seconds
         if let beforeBNPath {
             let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath, options: archiveOptions), graph: model.graph)
             let predictions = try evaluator.evaluate(stale.parameters, title: "before BN", progress: progress)
-            report.modelBeforeBN = .init(path: beforeBNPath, metrics: predictions.metrics(labels: evaluator.labels),
-                                         bn: stale.metadata.batchNormSummary, seconds: predictions.seconds)
+            description.beforeBNPath = beforeBNPath
+            description.beforeBNState = stale.metadata.batchNormSummary
+            sums.beforeBN = predictions.sums(labels: evaluator.labels)
+            sums.beforeBNSeconds = predictions.seconds
         }
         if !entries.isEmpty {
             var begun = false
+            let total = samples.count
             let fge = try FGEEnsemble(entries: entries, graph: model.graph, evaluator: evaluator,
                                       onMember: { index, _ in
-                                          if begun { progress.end(dataSet.sampleCount) }
-                                          progress.begin("member \(index + 1)/\(entries.count)", total: dataSet.sampleCount)
+                                          if begun { progress.end(total) }
+                                          progress.begin("member \(index + 1)/\(entries.count)", total: total)
                                           begun = true
                                       },
                                       onBatch: { progress.advance(to: $0) })
-            if begun { progress.end(dataSet.sampleCount) }
-            report.ensemble = .init(fge)
-            report.agreement = topClassAgreement(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
-            report.linearization = Linearization(
-                modelVsEnsemble: meanTotalVariation(modelPredictions.probabilities, fge.probabilities, classes: model.classCount),
-                memberPairs: fge.memberPairsTotalVariation)
-            if let csvPath, let csv = report.curveCSV { try AtomicOutputFile.writeText(csv, to: csvPath, overwrite: overwrite) }
-            if let plotPath, let plot = report.curvePlot { try AtomicOutputFile.writeText(plot.svg(), to: plotPath, overwrite: overwrite) }
+            if begun { progress.end(total) }
+            sums.members = fge.memberSums
+            sums.curve = fge.curveSums
+            sums.memberSeconds = fge.members.map(\.seconds)
+            sums.memberPairTotalVariations = fge.memberPairTotalVariationSums
+            sums.agreements = topClassAgreementCount(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
+            sums.modelEnsembleTotalVariation = totalVariationSum(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
         }
-        return report
+        return Evaluated(description: description, sums: sums, dataSet: dataSet, graph: model.graph, entries: entries,
+                         batches: batches, batchCount: batchCount)
     }
 }

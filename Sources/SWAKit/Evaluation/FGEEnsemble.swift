@@ -16,7 +16,13 @@ public struct FGEEnsemble: Sendable {
 
     public var members: [Member] = []
     /// `curve[k-1]`: metrics of the ensemble of the first k members.
-    public var curve: [ClassificationMetrics] = []
+    public var curve: [ClassificationMetrics] { curveSums.map(\.metrics) }
+    /// The sums behind each member's metrics, in member order.
+    public var memberSums: [MetricSums] = []
+    /// The sums behind `curve`, `curveSums[k-1]` for the first k members.
+    public var curveSums: [MetricSums] = []
+    /// Σ over samples of ½‖p_i − p_j‖₁ for each member pair, pairs in the order (0,1), (0,2), (1,2), (0,3), …
+    public var memberPairTotalVariationSums: [Double] = []
     /// Averaged probabilities `[samples, classes]` of all members.
     public var probabilities: [Double] = []
     /// The mean over member pairs (i < j) of the mean total variation ½‖p_i − p_j‖₁ between
@@ -37,7 +43,7 @@ public struct FGEEnsemble: Sendable {
         classes = graph.outputShape.reduce(1, *)
         let labels = evaluator.labels
         var sum = [Double](repeating: 0, count: labels.count * classes)
-        var earlier: [[Double]] = [], pairSum = 0.0, pairs = 0
+        var earlier: [[Double]] = []
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
             let checkpoint = try LoadedCheckpoint(path: entry.path, options: entry.options)
@@ -49,18 +55,28 @@ public struct FGEEnsemble: Sendable {
             }
             let member = try LoadedModel(checkpoint: checkpoint, graph: graph)
             let predictions = try evaluator.predictions(of: member.parameters, onBatch: onBatch)
-            members.append(Member(path: entry.path, metrics: predictions.metrics(labels: labels), seconds: predictions.seconds))
+            let sums = predictions.sums(labels: labels)
+            memberSums.append(sums)
+            members.append(Member(path: entry.path, metrics: sums.metrics, seconds: predictions.seconds))
             for i in sum.indices { sum[i] += predictions.probabilities[i] }
             for previous in earlier {
-                pairSum += meanTotalVariation(previous, predictions.probabilities, classes: classes)
-                pairs += 1
+                memberPairTotalVariationSums.append(totalVariationSum(previous, predictions.probabilities, classes: classes))
             }
             earlier.append(predictions.probabilities)
             let k = Double(index + 1)
-            curve.append(ClassificationMetrics(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
+            curveSums.append(MetricSums(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
         }
         probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
-        memberPairsTotalVariation = pairs > 0 ? pairSum / Double(pairs) : nil
+        memberPairsTotalVariation = Self.meanOverPairs(memberPairTotalVariationSums, samples: labels.count)
+    }
+
+    /// The mean over pairs of each pair's mean total variation (its sum over `samples` samples
+    /// divided by `samples`), pairs added in order; nil without pairs.
+    public static func meanOverPairs(_ sums: [Double], samples: Int) -> Double? {
+        guard !sums.isEmpty else { return nil }
+        var total = 0.0
+        for sum in sums { total += samples > 0 ? sum / Double(samples) : 0 }
+        return total / Double(sums.count)
     }
 
     /// Evaluates `entries` on `data` whose `labels` are already read and checked.

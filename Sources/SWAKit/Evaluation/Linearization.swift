@@ -25,9 +25,15 @@ public struct Linearization: Codable, Sendable, Equatable {
 /// probability tables `[samples, classes]` (rows summing to 1), accumulated in Double in sample
 /// order; 0 for no samples.
 public func meanTotalVariation(_ p: [Double], _ q: [Double], classes: Int) -> Double {
+    let samples = p.count / max(classes, 1)
+    guard samples > 0 else { return 0 }
+    return totalVariationSum(p, q, classes: classes) / Double(samples)
+}
+
+/// The sum over samples of ½ Σ_c |p_c − q_c| (`meanTotalVariation` before its division), in sample order.
+public func totalVariationSum(_ p: [Double], _ q: [Double], classes: Int) -> Double {
     precondition(p.count == q.count && classes > 0, "probability tables differ in size")
     let samples = p.count / classes
-    guard samples > 0 else { return 0 }
     return p.withUnsafeBufferPointer { p in
         q.withUnsafeBufferPointer { q in
             var total = 0.0
@@ -36,7 +42,7 @@ public func meanTotalVariation(_ p: [Double], _ q: [Double], classes: Int) -> Do
                 for c in sample * classes ..< (sample + 1) * classes { distance += abs(p[c] - q[c]) }
                 total += distance / 2
             }
-            return total / Double(samples)
+            return total
         }
     }
 }

@@ -14,32 +14,40 @@ public struct ModelPredictions: Sendable {
     public var seconds: Double
 
     /// Runs `parameters` in inference mode over `data` (running BN statistics, dropout off),
-    /// streamed in batches of `batchSize`.
+    /// streamed in batches of `batchSize`: over the samples `samples` (a shard; all when nil),
+    /// whose rows the results hold in order.
     /// - Parameters:
-    ///   - labels: the data's labels, already checked against the class count.
+    ///   - labels: the labels of those samples (`labels[i]` is sample `samples.lowerBound + i`'s), already checked.
     ///   - onBatch: samples done so far (progress).
-    public init(parameters: ModelParameters, data: any BatchSource, labels: [Int64], batchSize: Int, onBatch: (Int) -> Void = { _ in }) throws {
+    public init(parameters: ModelParameters, data: any BatchSource, labels: [Int64], batchSize: Int, samples: Range<Int>? = nil,
+                onBatch: (Int) -> Void = { _ in }) throws {
         let started = Date()
+        let range = samples ?? 0..<data.sampleCount
         let classes = parameters.graph.outputShape.reduce(1, *)
         let forward = ForwardPass(parameters: parameters)
-        var probabilities = [Double](repeating: 0, count: data.sampleCount * classes)
-        var labelLogProbabilities = [Double](repeating: 0, count: data.sampleCount)
-        try data.forEachBatch(size: batchSize) { batch in
+        var probabilities = [Double](repeating: 0, count: range.count * classes)
+        var labelLogProbabilities = [Double](repeating: 0, count: range.count)
+        try data.forEachBatch(size: batchSize, samples: range) { batch in
             let logits = forward.run(batch.x, batch: batch.count, mode: .inference)
             logits.withUnsafeBufferPointer { rows in
-                for row in 0..<batch.count {
-                    let sample = batch.firstIndex + row
+                for row in 0..<min(batch.count, range.upperBound - batch.firstIndex) {
+                    let sample = batch.firstIndex + row - range.lowerBound
                     let (p, logP) = softmax(logits: rows.baseAddress! + row * classes, classes: classes)
                     probabilities.replaceSubrange(sample * classes..<(sample + 1) * classes, with: p)
                     labelLogProbabilities[sample] = logP[Int(labels[sample])]
                 }
             }
-            onBatch(batch.firstIndex + batch.count)
+            onBatch(batch.firstIndex + batch.count - range.lowerBound)
         }
         self.probabilities = probabilities
         self.labelLogProbabilities = labelLogProbabilities
         self.classes = classes
         self.seconds = Date().timeIntervalSince(started)
+    }
+
+    /// The metric sums against `labels` (those of the samples predicted).
+    public func sums(labels: [Int64]) -> MetricSums {
+        MetricSums(probabilities: probabilities, classes: classes, labels: labels, labelLogProbabilities: labelLogProbabilities)
     }
 
     /// Accuracy, NLL, ECE and Brier against `labels`.

@@ -167,14 +167,15 @@ public enum PartialResultFile {
 
     /// Writes atomically (no partial file on failure); refuses an existing path unless `force`.
     /// Tensors are stored in the order given.
+    /// - Parameter metadata: further `__metadata__` entries (descriptions the merge reports, not compared).
     public static func write(_ tensors: [(name: String, tensor: PartialTensor)], header: PartialResultHeader,
-                             to path: String, force: Bool) throws {
+                             to path: String, force: Bool, metadata extra: [String: String] = [:]) throws {
         var seen = Set<String>()
         for (name, _) in tensors where !seen.insert(name).inserted {
             throw SWAError(file: path, "internal: tensor '\(name)' given twice")
         }
         try CheckpointWriter.write(tensors.map { (spec: TensorSpec(name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape), bytes: $0.tensor.bytes) },
-                                   metadata: metadata(for: header), to: path, overwrite: force)
+                                   metadata: metadata(for: header, extra: extra), to: path, overwrite: force)
     }
 
     /// Reads only the record of `path` (its header; the data is not read, so not verified).
@@ -188,6 +189,12 @@ public enum PartialResultFile {
     /// frame's checksum verified (a damaged file fails through the reader's own checks).
     /// - Throws: `SWAError` naming the file, e.g. "not a partial result (no swa.partial metadata)".
     public static func read(_ path: String) throws -> (header: PartialResultHeader, tensors: [String: PartialTensor]) {
+        let contents = try readWithMetadata(path)
+        return (contents.header, contents.tensors)
+    }
+
+    /// `read`, with the file's whole `__metadata__` (`swa.partial` and what `write` was given besides).
+    public static func readWithMetadata(_ path: String) throws -> (header: PartialResultHeader, tensors: [String: PartialTensor], metadata: [String: String]) {
         let checkpoint = try LoadedCheckpoint(path: path)
         let header = try header(of: checkpoint.header, path: path)
         var tensors: [String: PartialTensor] = [:]
@@ -204,7 +211,7 @@ public enum PartialResultFile {
                 throw SWAError(file: path, "damaged partial result: tensor '\(info.name)' is \(info.dtype.name); partial results hold F64 and I64")
             }
         }
-        return (header, tensors)
+        return (header, tensors, checkpoint.header.metadata)
     }
 
     private static func header(of safetensors: SafetensorsHeader, path: String) throws -> PartialResultHeader {
