@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole pipeline on the shipped fixtures: a real 20-epoch SGD run of a small CNN on the
-# digits data set (cyclical learning rate from epoch 9, 2-epoch cycles), saved as
-# zstd-compressed safetensors checkpoints. Ends with the SWA-versus-FGE table.
+# digits data set with a fifth of the training labels wrong (cyclical learning rate from
+# epoch 9, 2-epoch cycles), saved as zstd-compressed safetensors checkpoints. Ends with the
+# results: the SWA-versus-FGE table, then the paper's line (SWA to SGD) and width.
 set -euo pipefail
 bin=$(cd "${1:-.build/release}" && pwd)
 out=$(mktemp -d)

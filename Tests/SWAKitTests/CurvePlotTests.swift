@@ -12,8 +12,9 @@ import FoundationXML
 /// The SVG plot of `swa-eval`: FGE ensemble accuracy and NLL against k, with the SWA model as dashed lines.
 @Suite("Ensemble curve plot")
 struct CurvePlotTests {
-    /// The PyTorch golden curve of the fixtures (fixtures/golden/golden.json, eval.curve): accuracy
-    /// peaks at k = 2, so "highest accuracy" and "last point" are different points.
+    /// A PyTorch golden curve (eval.curve of fixtures/golden/golden.json as it was for the
+    /// clean-label fixture run, before the label noise), kept as fixed input for its shape:
+    /// accuracy peaks at k = 2, so "highest accuracy" and "last point" are different points.
     static let golden: [CurvePoint] = [
         CurvePoint(k: 1, accuracy: 0.99195, nll: 0.023829),
         CurvePoint(k: 2, accuracy: 0.99799, nll: 0.019583),

@@ -5,6 +5,9 @@ import Testing
 @testable import SWAEngine
 @testable import SWAFormats
 @testable import SWAKit
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 /// swa-landscape's procedures on the fixture run: ranges, directions, line, width, plane,
 /// against the swa-bn-update + swa-eval path and PyTorch's goldens.
@@ -258,6 +261,18 @@ struct LandscapeTests {
         // The lattice corners hold the points with 10 % to spare.
         let aSpan = plane.placed.map(\.a).max()! - plane.placed.map(\.a).min()!
         #expect(abs(plane.aValues[0] - (plane.placed.map(\.a).min()! - 0.1 * aSpan)) < 1e-9 * aSpan)
+
+        // The plot: the axes frame the heat map and the a tick labels sit below it (the plane's
+        // square plot has its own edges, not the line plot's).
+        let svg = try ParsedSVG(report.plotSVG())
+        let heatMap = try #require(svg.elements(named: "g").first { $0.attributeValue("id") == "heat-map" })
+        let cells = (heatMap.children ?? []).compactMap { $0 as? XMLElement }
+        #expect(cells.count == 4)
+        let top = cells.map { $0.number("y") }.min()!, bottom = cells.map { $0.number("y") + $0.number("height") }.max()!
+        let frame = try #require(svg.plotFrame)
+        #expect(abs(frame.y.lowerBound - top) <= 1 && abs(frame.y.upperBound - bottom) <= 1, "axes \(frame.y), heat map \(top)...\(bottom)")
+        let tickLabels = svg.elements(named: "text", class: "tick-label")
+        #expect(tickLabels.filter { $0.number("y") > frame.y.upperBound }.count >= 2, "the a axis labels lie below the plot")
     }
 
     @Test("Three collinear points, or a repeated one, are refused in one line")

@@ -77,8 +77,8 @@ public struct LandscapeJob: Sendable {
         report.seconds = Date().timeIntervalSince(started)
         report.pointsPerSecond = report.seconds > 0 ? Double(report.points.count) / report.seconds : 0
         try checkOutputs()  // again: a file may have appeared during the sweep
-        if let csvPath { try AtomicOutputFile.writeText(report.csv, to: csvPath) }
-        if let plotPath { try AtomicOutputFile.writeText(report.plotSVG(), to: plotPath) }
+        if let csvPath { try AtomicOutputFile.writeText(report.csv, to: csvPath, overwrite: overwrite) }
+        if let plotPath { try AtomicOutputFile.writeText(report.plotSVG(), to: plotPath, overwrite: overwrite) }
         return report
     }
 

@@ -62,7 +62,8 @@ extension LandscapePlot {
             }
         }
         let aTicks = AxisTicks.nice(in: x.domain, target: 6), bTicks = AxisTicks.nice(in: y.domain, target: 6)
-        drawAxes(xTicks: aTicks, yTicks: bTicks, x: x, y: y, plotLeft: plotLeft, plotRight: plotRight, into: &document)
+        drawAxes(xTicks: aTicks, yTicks: bTicks, x: x, y: y, plotLeft: plotLeft, plotRight: plotRight,
+                 plotTop: plotTop, plotBottom: plotBottom, into: &document)
         document.text("a (distance along u)", x: (plotLeft + plotRight) / 2, y: plotBottom + 42, size: 13, anchor: "middle", className: "axis-title")
         document.text("b (distance along v)", x: 24, y: (plotTop + plotBottom) / 2, size: 13, anchor: "middle", rotation: -90, className: "axis-title")
 

@@ -161,15 +161,18 @@ enum LandscapePlot {
                     }
                 }
             }
-            drawAxes(xTicks: xTicks, yTicks: yTicks, x: x, y: y, plotLeft: plotLeft, plotRight: plotRight, into: &document)
+            drawAxes(xTicks: xTicks, yTicks: yTicks, x: x, y: y, plotLeft: plotLeft, plotRight: plotRight,
+                     plotTop: plotTop, plotBottom: plotBottom, into: &document)
             document.text(panel.xTitle, x: (plotLeft + plotRight) / 2, y: plotBottom + 42, size: 13, anchor: "middle", className: "axis-title")
             document.text(panel.yTitle, x: left + 13, y: (plotTop + plotBottom) / 2, size: 13, anchor: "middle", rotation: -90,
                           className: "axis-title")
         }
     }
 
+    /// The plot's left and bottom axes with their ticks and labels. The edges are the caller's:
+    /// the line and width panels share `plotTop`/`plotBottom`, the plane's square plot has its own.
     static func drawAxes(xTicks: AxisTicks, yTicks: AxisTicks, x: LinearScale, y: LinearScale, plotLeft: Double, plotRight: Double,
-                         into document: inout SVGDocument) {
+                         plotTop: Double, plotBottom: Double, into document: inout SVGDocument) {
         document.line(x1: plotLeft, y1: plotBottom, x2: plotRight, y2: plotBottom, stroke: axisColor)
         document.line(x1: plotLeft, y1: plotTop, x2: plotLeft, y2: plotBottom, stroke: axisColor)
         for (value, label) in zip(yTicks.values, yTicks.labels) {

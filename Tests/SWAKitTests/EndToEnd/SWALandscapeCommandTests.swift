@@ -36,6 +36,11 @@ import Testing
                                                              "--plot", folder + "/line.svg"] + Self.data)
             #expect(again.status == 1)
             #expect(again.stderr == "swa-landscape: \(folder)/line.svg: already exists; pass --force to replace it\n")
+            // ... and replaced with it.
+            let forced = try ToolRunner.run("swa-landscape", ["line", Self.ckpt10, Self.ckpt20, "--steps", "0,1", "--force",
+                                                              "--csv", folder + "/line.csv", "--plot", folder + "/line.svg"] + Self.data)
+            #expect(forced.status == 0, "\(forced.stderr)")
+            #expect(try String(contentsOfFile: folder + "/line.csv", encoding: .utf8).split(separator: "\n").count == 3)
         }
     }
 
