@@ -148,13 +148,14 @@ struct SampleConverter {
         }
     }
 
-    /// For uint8 samples without augmentation: per channel, the converted value of each byte
+    /// For uint8 images (at most 64 channels) without augmentation: per channel, the converted value of each byte
     /// (`256 × C` values), computed once with the same Float32 operations as `decode` then
     /// `normalise`, so a table look-up gives the same bits at a fraction of the cost.
     let byteTables: [Float]?
 
     static func byteTables(dtype: DType, augmentation: Augmentation?, channels: Int, mean: [Float], std: [Float]) -> [Float]? {
-        guard dtype == .u8, augmentation == nil else { return nil }
+        // Per channel: a feature vector of thousands of uint8 values would need a table each.
+        guard dtype == .u8, augmentation == nil, channels <= 64 else { return nil }
         var tables = [Float](repeating: 0, count: 256 * channels)
         for channel in 0..<channels {
             for byte in 0..<256 {

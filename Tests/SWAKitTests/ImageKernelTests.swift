@@ -83,6 +83,51 @@ import SWATestSupport
         }
     }
 
+    /// Several blocks, the next decoded while the consumer holds the current one: the stream
+    /// equals each image decoded and transformed on its own, in order, and stopping after the
+    /// first block ends the pass cleanly.
+    @Test func blocksDecodedAheadStreamTheImagesInOrder() throws {
+        try TestSupport.withTemporaryDirectory { root in
+            let fixtures = ImageDataTests.folder + "/china"
+            let names = try FileManager.default.contentsOfDirectory(atPath: fixtures).sorted()
+            for classIndex in 0..<2 {
+                let folder = root + "/class\(classIndex)"
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                for index in 0..<37 {
+                    let name = names[(index + classIndex) % names.count]
+                    try FileManager.default.createSymbolicLink(atPath: folder + "/\(String(format: "%03d", index))." + (name as NSString).pathExtension,
+                                                               withDestinationPath: fixtures + "/" + name)
+                }
+            }
+            let pipeline = ImagePipeline(resize: 20, centerCrop: 16)
+            let archive = try ImageFolderArchive(path: root, pipeline: pipeline)
+            #expect(archive.samples.count == 74)
+            let decoder = ImageDecoder()
+            var expected: [UInt8] = []
+            for (index, sample) in archive.samples.enumerated() {
+                let image = pipeline.apply(try decoder.decode(path: sample.file), seed: 0, index: index)
+                var planar = [UInt8](repeating: 0, count: image.pixels.count)
+                planar.withUnsafeMutableBufferPointer { image.writePlanar(to: $0) }
+                expected += planar
+            }
+            var streamed: [UInt8] = []
+            var chunks = 0
+            try archive.streamElements(of: "x") { chunk in
+                streamed += chunk
+                chunks += 1
+                return .more
+            }
+            #expect(chunks > 2)
+            #expect(streamed == expected)
+            var firstChunk: [UInt8] = []
+            try archive.streamElements(of: "x") { chunk in
+                firstChunk = Array(chunk)
+                return .stop
+            }
+            #expect(!firstChunk.isEmpty && firstChunk == Array(expected[..<firstChunk.count]))
+        }
+    }
+
     /// uint8 samples are converted through per-channel tables: the same Float32 bits as
     /// `(Float(v) / 255 − mean) / std` computed value by value, in both layouts.
     @Test(arguments: [DataLayout.nchw, .nhwc])
