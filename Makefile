@@ -104,5 +104,11 @@ bench-landscape: deps
 bench-pt: deps
 	@bash Benchmarks/bench-pt.sh
 
+# Image folders: decoding plus preprocessing, and a resnet18 BN pass, against PyTorch's
+# DataLoader(num_workers=2) in the same rounds (needs torch, torchvision, Pillow, scikit-learn)
+.PHONY: bench-images
+bench-images: deps
+	@bash Benchmarks/bench-images.sh
+
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

@@ -5,6 +5,8 @@
 # run. swa's side is swa-bn-update with a tiny model (1x1 conv, BN, pool, linear: ~0.6 MFLOP per
 # image), so its time is the data pipeline's. Needs torch, torchvision, Pillow, scikit-learn.
 #   SWA_BIN=.build/release SWA_BENCH_IMAGES=512 bash Benchmarks/bench-images.sh
+# SWA_BENCH_ROUNDS (5) rounds, each timing swa then PyTorch, and the median ratio; SWA_BIN_BEFORE
+# adds another build to every round; SWA_BENCH_SKIP_RESNET=1 leaves out the resnet18 BN pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SWA_BIN:-$(swift build -c release --show-bin-path)}
@@ -23,15 +25,33 @@ safetensors.torch.save_file(tensors, sys.argv[1], metadata={"swa.graph": json.du
 PY
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $count JPEGs of 300-500 px; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$bin/swa-bn-update" --version | tail -1
-for round in 1 2 3; do
+# SWA_BIN_BEFORE: another build's folder (say, the previous commit's), timed in the same rounds.
+before=${SWA_BIN_BEFORE:-}
+rounds=${SWA_BENCH_ROUNDS:-5}
+images_per_second() {  # the command's images per second, whole command
+  local start end
   start=$(date +%s.%N)
-  "$bin/swa-bn-update" "$work/tiny.safetensors" --data "$work/images" --preprocess imagenet --batch-size 64 \
+  "$1/swa-bn-update" "$work/tiny.safetensors" --data "$work/images" --preprocess imagenet --batch-size 64 \
       -o "$work/out.safetensors" --force --quiet
   end=$(date +%s.%N)
-  swa=$(python3 -c "print(f'{$count / ($end - $start):.1f}')")
+  python3 -c "print(f'{$count / ($end - $start):.1f}')"
+}
+ratios=(); before_ratios=()
+for round in $(seq 1 "$rounds"); do
+  swa=$(images_per_second "$bin")
+  [ -n "$before" ] && old=$(images_per_second "$before")
   torch=$(python3 Benchmarks/images_reference.py "$work/images" --workers 2 | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['images_per_second']:.1f}\")")
-  echo "round $round: swa $swa images/s (whole command), PyTorch DataLoader(num_workers=2) $torch images/s, ratio $(python3 -c "print(f'{$swa / $torch:.2f}')")"
+  ratio=$(python3 -c "print(f'{$swa / $torch:.2f}')"); ratios+=("$ratio")
+  line="round $round: swa $swa images/s (whole command), PyTorch DataLoader(num_workers=2) $torch images/s, ratio $ratio"
+  if [ -n "$before" ]; then
+    before_ratio=$(python3 -c "print(f'{$old / $torch:.2f}')"); before_ratios+=("$before_ratio")
+    line="$line; before: $old images/s, ratio $before_ratio"
+  fi
+  echo "$line; load $(cut -d' ' -f1 /proc/loadavg)"
 done
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "median ratio over $rounds rounds: $(median "${ratios[@]}")${before:+ (before: $(median "${before_ratios[@]}"))}"
+[ -n "${SWA_BENCH_SKIP_RESNET:-}" ] && exit 0
 
 # A full BN pass: torchvision's resnet18 (10 classes, seeded random weights) exported with
 # tools/export_graph.py, against PyTorch's update_bn over the same DataLoader, one round each.

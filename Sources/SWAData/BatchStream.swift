@@ -133,6 +133,7 @@ struct SampleConverter {
         std = dataSet.preprocessing.map { expand($0.std) } ?? []
         augmentation = dataSet.augmentation.flatMap { $0.isIdentity ? nil : $0 }
         seed = dataSet.seed
+        byteTables = Self.byteTables(dtype: dtype, augmentation: augmentation, channels: channels, mean: mean, std: std)
     }
 
     var needsScratch: Bool { augmentation != nil }
@@ -143,6 +144,10 @@ struct SampleConverter {
                  into destination: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>) {
         let elements = channels * height * width
         let rawBytes = elements * dtype.byteSize
+        if let byteTables {
+            convertBytes(source, count: count, tables: byteTables, into: destination)
+            return
+        }
         for sample in 0..<count {
             let raw = UnsafeRawBufferPointer(rebasing: source[(sample * rawBytes)..<((sample + 1) * rawBytes)])
             let out = destination.baseAddress! + sample * elements
@@ -155,6 +160,47 @@ struct SampleConverter {
                 decode(raw, into: out)
             }
             normalise(out)
+        }
+    }
+
+    /// For uint8 images (at most 64 channels) without augmentation: per channel, the converted value of each byte
+    /// (`256 × C` values), computed once with the same Float32 operations as `decode` then
+    /// `normalise`, so a table look-up gives the same bits at a fraction of the cost.
+    let byteTables: [Float]?
+
+    static func byteTables(dtype: DType, augmentation: Augmentation?, channels: Int, mean: [Float], std: [Float]) -> [Float]? {
+        // Per channel: a feature vector of thousands of uint8 values would need a table each.
+        guard dtype == .u8, augmentation == nil, channels <= 64 else { return nil }
+        var tables = [Float](repeating: 0, count: 256 * channels)
+        for channel in 0..<channels {
+            for byte in 0..<256 {
+                var value = Float(UInt8(byte)) / 255
+                if !mean.isEmpty { value = (value - mean[channel]) / std[channel] }
+                tables[channel * 256 + byte] = value
+            }
+        }
+        return tables
+    }
+
+    /// uint8 samples → model inputs through `byteTables`, NHWC → NCHW as `place` does.
+    private func convertBytes(_ source: UnsafeRawBufferPointer, count: Int, tables: [Float],
+                              into destination: UnsafeMutableBufferPointer<Float>) {
+        let plane = height * width, elements = channels * plane
+        tables.withUnsafeBufferPointer { tables in
+            let bytes = source.assumingMemoryBound(to: UInt8.self)
+            for sample in 0..<count {
+                let raw = bytes.baseAddress! + sample * elements, out = destination.baseAddress! + sample * elements
+                for channel in 0..<channels {
+                    let table = tables.baseAddress! + channel * 256
+                    let values = out + channel * plane
+                    if layout == .nhwc {
+                        for pixel in 0..<plane { values[pixel] = table[Int(raw[pixel * channels + channel])] }
+                    } else {
+                        let channelBytes = raw + channel * plane
+                        for pixel in 0..<plane { values[pixel] = table[Int(channelBytes[pixel])] }
+                    }
+                }
+            }
         }
     }
 

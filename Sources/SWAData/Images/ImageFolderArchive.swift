@@ -114,20 +114,27 @@ public final class ImageFolderArchive: ArrayContainer {
 
     // MARK: - Decoding in parallel
 
+    /// Decodes block after block into two buffers: while `body` takes one block, the decoding
+    /// threads fill the other, so the cores stay busy while the consumer converts and runs the
+    /// model (about 13% of a pass with a tiny model; docs/PERFORMANCE.md).
     private func streamImages(_ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let blockCount = threads * Self.imagesPerThreadPerBlock
         let imageBytes = 3 * width * height
-        var block = [UInt8](repeating: 0, count: blockCount * imageBytes)
+        let buffers = (0..<2).map { _ in BlockPointer(address: .allocate(capacity: blockCount * imageBytes)) }
         let decoders = (0..<threads).map { _ in ImageDecoder() }
-        var start = 0
-        while start < samples.count {
-            let count = min(blockCount, samples.count - start)
+        let work = DispatchGroup()
+        defer {
+            // A block may still be decoding when `body` stops or throws: wait before freeing.
+            work.wait()
+            for buffer in buffers { buffer.address.deallocate() }
+        }
+        /// Starts decoding the block of `count` images from `first` into `buffer`; wait on `work`.
+        func startBlock(first: Int, count: Int, into buffer: BlockPointer) -> ErrorSlots {
             let errors = ErrorSlots(count: count)
-            let first = start, samples = self.samples, pipeline = self.pipeline, seed = self.seed
-            let width = self.width, height = self.height
-            block.withUnsafeMutableBufferPointer { buffer in
-                let base = BlockPointer(address: buffer.baseAddress!)
+            let samples = self.samples, pipeline = self.pipeline, seed = self.seed, width = self.width, height = self.height
+            work.enter()
+            DispatchQueue.global().async {
                 let next = WorkCounter()
                 DispatchQueue.concurrentPerform(iterations: threads) { worker in
                     // Each thread takes the next image not yet taken: images differ in size, so
@@ -140,17 +147,32 @@ public final class ImageFolderArchive: ArrayContainer {
                             guard image.width == width, image.height == height else {
                                 throw SWAError(file: samples[index].file, "image is \(image.width)×\(image.height) after the transforms, but the first is \(width)×\(height); give a crop size (--crop) so that all images agree")
                             }
-                            image.writePlanar(to: UnsafeMutableBufferPointer(start: base.address + offset * imageBytes, count: imageBytes))
+                            image.writePlanar(to: UnsafeMutableBufferPointer(start: buffer.address + offset * imageBytes, count: imageBytes))
                         } catch {
                             errors.set(offset, error)
                         }
                     }
                 }
+                work.leave()
             }
+            return errors
+        }
+        var start = 0
+        var current = 0
+        var count = min(blockCount, samples.count)
+        var errors = startBlock(first: 0, count: count, into: buffers[0])
+        while count > 0 {
+            work.wait()
             if let error = errors.first { throw error }
-            let step = try block.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<(count * imageBytes)])) }
+            let nextStart = start + count
+            let nextCount = min(blockCount, samples.count - nextStart)
+            let nextErrors = nextCount > 0 ? startBlock(first: nextStart, count: nextCount, into: buffers[1 - current]) : nil
+            let step = try body(UnsafeRawBufferPointer(start: buffers[current].address, count: count * imageBytes))
             if case .stop = step { return }
-            start += count
+            start = nextStart
+            count = nextCount
+            current = 1 - current
+            if let nextErrors { errors = nextErrors }
         }
     }
 
@@ -174,7 +196,8 @@ public final class ImageFolderArchive: ArrayContainer {
     }
 }
 
-/// The block buffer, shared by the decoding threads; each writes only its own images' bytes.
+/// A block buffer, shared by the decoding threads; each writes only its own images' bytes, and
+/// the consumer reads it only after the group that fills it has finished.
 private struct BlockPointer: @unchecked Sendable {
     var address: UnsafeMutablePointer<UInt8>
 }

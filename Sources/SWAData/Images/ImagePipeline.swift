@@ -41,22 +41,45 @@ public struct ImagePipeline: Sendable, Equatable {
         var result = image
         if let size = randomResizedCrop {
             let box = Self.randomResizedCropBox(width: image.width, height: image.height, using: &generator)
-            result = BilinearResize.resize(image.cropped(left: box.left, top: box.top, width: box.width, height: box.height),
-                                           width: size, height: size)
-        } else {
-            if let resize { result = Self.resizeShorterSide(result, to: resize) }
-            if let centerCrop { result = Self.centerCropped(result, size: centerCrop) }
+            result = BilinearResize.resize(image, box: BilinearResize.Region(left: box.left, top: box.top, width: box.width, height: box.height),
+                                           width: size, height: size, keep: .whole(width: size, height: size))
+        } else if let resize {
+            let (width, height) = Self.shorterSideSize(width: image.width, height: image.height, to: resize)
+            let whole = BilinearResize.Region.whole(width: image.width, height: image.height)
+            if let centerCrop, width >= centerCrop, height >= centerCrop {
+                // Only the pixels the crop keeps are resized (the same bytes as resizing, then cropping).
+                let keep = BilinearResize.Region(left: Self.centerCropOffset(width, centerCrop), top: Self.centerCropOffset(height, centerCrop),
+                                                 width: centerCrop, height: centerCrop)
+                result = BilinearResize.resize(image, box: whole, width: width, height: height, keep: keep)
+            } else {
+                result = BilinearResize.resize(image, box: whole, width: width, height: height, keep: .whole(width: width, height: height))
+                if let centerCrop { result = Self.centerCropped(result, size: centerCrop) }
+            }
+        } else if let centerCrop {
+            result = Self.centerCropped(result, size: centerCrop)
         }
         if horizontalFlip && generator.next() >> 63 == 1 { result = result.flippedHorizontally() }
         return result
     }
 
-    /// torchvision's `Resize(n)` on a PIL image.
-    static func resizeShorterSide(_ image: RGBImage, to size: Int) -> RGBImage {
-        let (short, long) = image.width <= image.height ? (image.width, image.height) : (image.height, image.width)
+    /// The size torchvision's `Resize(n)` gives a `width × height` PIL image: the shorter side
+    /// `n`, the longer `Int(n · long / short)`.
+    static func shorterSideSize(width: Int, height: Int, to size: Int) -> (width: Int, height: Int) {
+        let (short, long) = width <= height ? (width, height) : (height, width)
         let newLong = Int(Double(size) * Double(long) / Double(short))
-        let (width, height) = image.width <= image.height ? (size, newLong) : (newLong, size)
+        return width <= height ? (size, newLong) : (newLong, size)
+    }
+
+    /// torchvision's `Resize(n)` on a PIL image, through the plain reference resize.
+    static func resizeShorterSide(_ image: RGBImage, to size: Int) -> RGBImage {
+        let (width, height) = shorterSideSize(width: image.width, height: image.height, to: size)
         return BilinearResize.resize(image, width: width, height: height)
+    }
+
+    /// `CenterCrop`'s offset along a side of `length` pixels: `int(round((length − n) / 2))`,
+    /// Python rounding half to even.
+    static func centerCropOffset(_ length: Int, _ size: Int) -> Int {
+        Int((Double(length - size) / 2).rounded(.toNearestOrEven))
     }
 
     /// torchvision's `CenterCrop(n)`: offsets `int(round((H − n) / 2))` (Python rounds half to
@@ -73,8 +96,7 @@ public struct ImagePipeline: Sendable, Equatable {
             }
             source = RGBImage(width: width, height: height, pixels: pixels)
         }
-        let top = Int((Double(source.height - size) / 2).rounded(.toNearestOrEven))
-        let left = Int((Double(source.width - size) / 2).rounded(.toNearestOrEven))
+        let top = centerCropOffset(source.height, size), left = centerCropOffset(source.width, size)
         return source.cropped(left: left, top: top, width: size, height: size)
     }
 
