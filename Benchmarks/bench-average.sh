@@ -17,7 +17,9 @@
 #
 # Environment: SWA_BENCH_COUNT (16), SWA_BENCH_SIZES ("100 25", MB of tensor data each),
 # SWA_BENCH_RUNS (5), SWA_BENCH_RESULTS (a folder to keep the hyperfine JSON in),
-# SWA_AVG (a prebuilt swa-avg to time instead), TMPDIR (/tmp).
+# SWA_AVG (a prebuilt swa-avg to time instead), SWA_AVG_BASE (another swa-avg, e.g. a build of
+# the previous commit, timed in the same rounds; the report says whether its output file is
+# byte-identical to SWA_AVG's), SWA_BENCH_BF16 (1; 0 skips the --dtype bf16 command), TMPDIR (/tmp).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -83,7 +85,10 @@ for size in $sizes; do
     zstd_command="zstd -d -c -q ${files[*]}"
     avg_command="$swa_avg $folder -o $work/average-$size.safetensors.zst --force -q"
     bf16_command="$swa_avg $folder -o $work/average-$size-bf16.safetensors.zst --force -q --dtype bf16"
-    commands=(-n "zstd -d" "$zstd_command" -n "swa-avg" "$avg_command" -n "swa-avg --dtype bf16" "$bf16_command")
+    commands=(-n "zstd -d" "$zstd_command" -n "swa-avg" "$avg_command")
+    if [ "${SWA_BENCH_BF16:-1}" != 0 ]; then commands+=(-n "swa-avg --dtype bf16" "$bf16_command"); fi
+    base_command="${SWA_AVG_BASE:+$SWA_AVG_BASE $folder -o $work/average-$size-base.safetensors.zst --force -q}"
+    if [ -n "$base_command" ]; then commands+=(-n "swa-avg (base)" "$base_command"); fi
     # hyperfine -N runs each command without a shell and sends its stdout to /dev/null, so
     # `zstd -d -c` writes the decompressed bytes there.
     # Interleaved rounds: each round runs every command once (hyperfine --runs 1), so a burst
@@ -97,19 +102,24 @@ for size in $sizes; do
         echo "$busy_before $(cpu_busy_ticks)" >"$work/busy-$size-$round.txt"
     done
     output_mb=$(stat -c %s "$work/average-$size.safetensors.zst" | awk '{ printf "%.0f", $1 / 1e6 }')
-    output_bf16_mb=$(stat -c %s "$work/average-$size-bf16.safetensors.zst" | awk '{ printf "%.0f", $1 / 1e6 }')
+    output_bf16_mb=$({ stat -c %s "$work/average-$size-bf16.safetensors.zst" 2>/dev/null || echo 0; } | awk '{ printf "%.0f", $1 / 1e6 }')
+    same_output=""
+    if [ -n "$base_command" ]; then
+        same_output=$(cmp -s "$work/average-$size.safetensors.zst" "$work/average-$size-base.safetensors.zst" && echo yes || echo NO)
+    fi
 
     say "peak RSS"
     rss_zstd=$(peak_rss_kib $zstd_command)
     rss_avg=$(peak_rss_kib $avg_command)
-    rss_bf16=$(peak_rss_kib $bf16_command)
+    rss_bf16=0; if [ "${SWA_BENCH_BF16:-1}" != 0 ]; then rss_bf16=$(peak_rss_kib $bf16_command); fi
+    rss_base=0; if [ -n "$base_command" ]; then rss_base=$(peak_rss_kib $base_command); fi
 
     if [ -n "$results" ]; then mkdir -p "$results" && cp "$work"/hyperfine-"$size"-*.json "$results/"; fi
     rows+=("$(python3 - "$work" "$runs" "$count" "$size" "$payload_mb" "$on_disk_mb" "$output_mb" "$output_bf16_mb" \
-        "$rss_zstd" "$rss_avg" "$rss_bf16" "$(getconf CLK_TCK)" <<'PY'
+        "$rss_zstd" "$rss_avg" "$rss_bf16" "$(getconf CLK_TCK)" "$rss_base" "$same_output" "${SWA_BENCH_BF16:-1}" <<'PY'
 import json, statistics, sys
-work, runs, count, size, payload, disk, output, output_bf16, rss_zstd, rss_avg, rss_bf16, ticks = sys.argv[1:]
-names = ["zstd -d", "swa-avg", "swa-avg --dtype bf16"]
+work, runs, count, size, payload, disk, output, output_bf16, rss_zstd, rss_avg, rss_bf16, ticks, rss_base, same, bf16 = sys.argv[1:]
+names = ["zstd -d", "swa-avg"] + (["swa-avg --dtype bf16"] if bf16 != "0" else []) + (["swa-avg (base)"] if same else [])
 wall = {name: [] for name in names}
 cpu = {name: [] for name in names}
 others = []
@@ -121,8 +131,9 @@ for round in range(1, int(runs) + 1):
     before, after = map(int, open(f"{work}/busy-{size}-{round}.txt").read().split())
     others.append((after - before) / int(ticks) - sum(results[name]["user"] + results[name]["system"] for name in names))
 reference = statistics.median(wall["zstd -d"])
-rss = {"zstd -d": rss_zstd, "swa-avg": rss_avg, "swa-avg --dtype bf16": rss_bf16}
-label = {"zstd -d": "`zstd -d`", "swa-avg": f"`swa-avg` ({output} MB out)", "swa-avg --dtype bf16": f"`swa-avg --dtype bf16` ({output_bf16} MB out)"}
+rss = {"zstd -d": rss_zstd, "swa-avg": rss_avg, "swa-avg --dtype bf16": rss_bf16, "swa-avg (base)": rss_base}
+label = {"zstd -d": "`zstd -d`", "swa-avg": f"`swa-avg` ({output} MB out)", "swa-avg --dtype bf16": f"`swa-avg --dtype bf16` ({output_bf16} MB out)",
+         "swa-avg (base)": f"`swa-avg`, base build (output byte-identical: {same})"}
 for name in names:
     median = statistics.median(wall[name])
     ratios = sorted(w / z for w, z in zip(wall[name], wall["zstd -d"]))

@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
 """PyTorch side of the forward-pass benchmark (Benchmarks/bench-forward.sh).
 
-Our own code: a PreResNet written from the facts in reference/swa-anchors.md §4 and
-docs/GRAPH.md (the architecture of the paper's `models/preresnet.py`, with its exact
-state_dict key names), so a `state_dict()` saved here binds to `swa-bn-update --arch preresnetD`.
+Our own code: the paper's CIFAR models (timgaripov/swa `models/preresnet.py`, `vgg.py`,
+`wide_resnet.py`) written from the facts in reference/swa-anchors.md §4, docs/GRAPH.md and
+swa's presets (Sources/SWAEngine/Model/Presets/), with their exact state_dict key names, so a
+`state_dict()` saved here binds to `swa-bn-update --arch A` for A = preresnetD, vgg16bn,
+vgg16, vgg19bn, vgg19 or wrnDxK (e.g. wrn28x10).
 
 Subcommands (each prints one JSON object on stdout):
 
-    make     --depth D --out DIR --samples N --seed S
-             DIR/preresnetD.safetensors (plain safetensors, metadata swa.preprocess) and
-             DIR/data.npz (x uint8 [N,3,32,32] random "CIFAR-like" images, y int64; np.savez, stored)
-    update-bn --depth D --checkpoint F --data F --batch-size 128 --threads T [--runs R] [--out F]
+    make     --arch A (or --depth D for preresnetD) --out DIR --samples N --seed S [--data-name F]
+             DIR/A.safetensors (plain safetensors, metadata swa.preprocess) and
+             DIR/data.npz (or DIR/F: x uint8 [N,3,32,32] random "CIFAR-like" images, y int64;
+             np.savez, stored; left alone when it exists)
+    update-bn --arch A --checkpoint F --data F --batch-size 128 --threads T [--runs R] [--out F]
              torch.optim.swa_utils.update_bn over the data; images/s of the pass only
-    eval     (--depth D | --fixture) --checkpoint F --data F --batch-size 128 --threads T [--runs R]
+    eval     (--arch A | --fixture) --checkpoint F --data F --batch-size 128 --threads T [--runs R]
              inference (model.eval(), torch.no_grad()): logits, log-softmax, accuracy, NLL; images/s
     compare  --swa F --torch F
              max differences of BN running statistics between swa-bn-update's output and ours
+    platform
+             PyTorch's version, its CPU capability (the ISA its ATen kernels use) and whether
+             oneDNN (mkldnn) is built in, for the benchmark's report
 
 Timing (update-bn, eval): the npz is loaded into memory with numpy first, the model is built
 and its checkpoint loaded, then one untimed warm-up pass and R timed passes (median reported).
@@ -129,6 +135,114 @@ class PreResNet(nn.Module):
         return self.fc(x.view(x.size(0), -1))
 
 
+# MARK: - VGG (timgaripov/swa models/vgg.py)
+
+VGG_LAYOUTS = {
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+
+
+class VGG(nn.Module):
+    """`features`: 3x3 convs with bias (+ BN) + ReLU, 2x2 max pools; `classifier`: Dropout,
+    Linear(512, 512), ReLU, Dropout, Linear(512, 512), ReLU, Linear(512, classes)."""
+
+    def __init__(self, depth=16, batch_norm=True, num_classes=NUM_CLASSES):
+        super().__init__()
+        layers, channels = [], 3
+        for width in VGG_LAYOUTS[depth]:
+            if width == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                continue
+            layers.append(nn.Conv2d(channels, width, kernel_size=3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.ReLU(inplace=True))
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Dropout(), nn.Linear(512, 512), nn.ReLU(True),
+            nn.Dropout(), nn.Linear(512, 512), nn.ReLU(True),
+            nn.Linear(512, num_classes),
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        return self.classifier(x.view(x.size(0), -1))
+
+
+# MARK: - WideResNet (timgaripov/swa models/wide_resnet.py)
+
+class WideBasic(nn.Module):
+    """bn1, relu, conv1 (3x3), dropout, bn2, relu, conv2 (3x3, the block's stride), + shortcut
+    (a 1x1 conv with bias where the shape changes); every conv has a bias."""
+
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, padding=1, bias=True)
+        self.dropout = nn.Dropout(p=0.0)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=True)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=True))
+
+    def forward(self, x):
+        out = self.dropout(self.conv1(F.relu(self.bn1(x))))
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + self.shortcut(x)
+
+
+class WideResNet(nn.Module):
+    def __init__(self, depth=28, widen=10, num_classes=NUM_CLASSES):
+        super().__init__()
+        assert (depth - 4) % 6 == 0, "WideResNet depth must be 6n+4"
+        n = (depth - 4) // 6
+        stages = [16, 16 * widen, 32 * widen, 64 * widen]
+        self.in_planes = 16
+        self.conv1 = nn.Conv2d(3, stages[0], kernel_size=3, padding=1, bias=True)
+        self.layer1 = self._wide_layer(stages[1], n, stride=1)
+        self.layer2 = self._wide_layer(stages[2], n, stride=2)
+        self.layer3 = self._wide_layer(stages[3], n, stride=2)
+        self.bn1 = nn.BatchNorm2d(stages[3], momentum=0.9)
+        self.linear = nn.Linear(stages[3], num_classes)
+
+    def _wide_layer(self, planes, blocks, stride):
+        layers = []
+        for block_stride in [stride] + [1] * (blocks - 1):
+            layers.append(WideBasic(self.in_planes, planes, block_stride))
+            self.in_planes = planes
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = self.layer3(self.layer2(self.layer1(self.conv1(x))))
+        out = F.avg_pool2d(F.relu(self.bn1(out)), 8)
+        return self.linear(out.view(out.size(0), -1))
+
+
+def make_model(arch, num_classes=NUM_CLASSES):
+    """The model `swa-bn-update --arch ARCH` builds: preresnetD, vggD[bn], wrnDxK."""
+    name = arch.lower()
+    if name.startswith("preresnet"):
+        return PreResNet(int(name[len("preresnet"):]), num_classes=num_classes)
+    if name.startswith("vgg"):
+        batch_norm = name.endswith("bn")
+        return VGG(int(name[3:-2] if batch_norm else name[3:]), batch_norm=batch_norm, num_classes=num_classes)
+    if name.startswith("wrn"):
+        depth, widen = (int(part) for part in name[3:].split("x"))
+        return WideResNet(depth, widen, num_classes=num_classes)
+    raise SystemExit(f"unknown --arch {arch} (preresnetD, vgg16, vgg16bn, vgg19, vgg19bn, wrnDxK)")
+
+
+CLASSIFIER_WEIGHT = {"preresnet": "fc.weight", "vgg": "classifier.6.weight", "wrn": "linear.weight"}
+
+
+def arch_of(args):
+    """--arch, or preresnetD from the older --depth D."""
+    return args.arch if getattr(args, "arch", None) else f"preresnet{args.depth}"
+
+
 def initialise(model, seed):
     """Seeded random init: conv N(0, sqrt(2/(k·k·out))) as the paper's code; BN affine and
     running statistics random too (not 1/0), so the affine step and the reset are exercised."""
@@ -138,6 +252,8 @@ def initialise(model, seed):
             if isinstance(module, nn.Conv2d):
                 fan = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
                 module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * math.sqrt(2.0 / fan))
+                if module.bias is not None:
+                    module.bias.copy_(0.01 * torch.randn(module.bias.shape, generator=generator))
             elif isinstance(module, nn.BatchNorm2d):
                 c = module.num_features
                 module.weight.copy_(0.5 + torch.rand(c, generator=generator))
@@ -171,7 +287,9 @@ def build(args):
         from make_fixtures import build_model
         model = build_model()
     else:
-        model = PreResNet(args.depth, num_classes=state["fc.weight"].shape[0])
+        arch = arch_of(args)
+        key = next(value for prefix, value in CLASSIFIER_WEIGHT.items() if arch.lower().startswith(prefix))
+        model = make_model(arch, num_classes=state[key].shape[0])
     model.load_state_dict(state, strict=True)
     preprocess = json.loads(metadata["swa.preprocess"]) if "swa.preprocess" in metadata else PREPROCESS
     return model, preprocess
@@ -212,12 +330,13 @@ def command_make(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
-    model = PreResNet(args.depth)
+    arch = arch_of(args)
+    model = make_model(arch)
     initialise(model, args.seed)
-    checkpoint = out / f"preresnet{args.depth}.safetensors"
+    checkpoint = out / f"{arch}.safetensors"
     state = {key: value.contiguous() for key, value in model.state_dict().items()}
     safetensors.torch.save_file(state, str(checkpoint), metadata={"swa.preprocess": json.dumps(PREPROCESS)})
-    data = out / "data.npz"
+    data = out / (args.data_name or "data.npz")
     if not data.exists():
         rng = np.random.default_rng(args.seed)
         x = rng.integers(0, 256, size=(args.samples, 3, 32, 32), dtype=np.uint8)
@@ -323,12 +442,22 @@ def command_compare(args):
                       "weights_bit_identical": weights_equal}))
 
 
+def command_platform(args):
+    capability = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?"
+    print(json.dumps({"torch": torch.__version__, "cpu_capability": capability,
+                      "mkldnn": bool(torch.backends.mkldnn.is_available()),
+                      "threads": torch.get_num_threads()}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     make = sub.add_parser("make", help="a random PreResNet checkpoint and random uint8 images")
-    make.add_argument("--depth", type=int, required=True)
+    which = make.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", help="preresnetD, vgg16bn, vgg16, vgg19bn, vgg19 or wrnDxK (e.g. wrn28x10)")
+    which.add_argument("--depth", type=int, help="preresnetD (older form of --arch)")
+    make.add_argument("--data-name", help="file name of the images in --out (data.npz)")
     make.add_argument("--out", required=True)
     make.add_argument("--samples", type=int, default=2560)
     make.add_argument("--seed", type=int, default=0)
@@ -336,7 +465,8 @@ def main():
     for name in ("update-bn", "eval"):
         p = sub.add_parser(name)
         model = p.add_mutually_exclusive_group(required=True)
-        model.add_argument("--depth", type=int)
+        model.add_argument("--arch", help="preresnetD, vgg16bn, vgg16, vgg19bn, vgg19 or wrnDxK")
+        model.add_argument("--depth", type=int, help="preresnetD (older form of --arch)")
         if name == "eval":
             model.add_argument("--fixture", action="store_true", help="the fixture model (fixtures/make_fixtures.py Net)")
         p.add_argument("--checkpoint", required=True)
@@ -351,8 +481,11 @@ def main():
     compare.add_argument("--swa", required=True)
     compare.add_argument("--torch", required=True)
 
+    sub.add_parser("platform", help="PyTorch's version, CPU capability and oneDNN availability")
+
     args = parser.parse_args()
-    {"make": command_make, "update-bn": command_update_bn, "eval": command_eval, "compare": command_compare}[args.command](args)
+    {"make": command_make, "update-bn": command_update_bn, "eval": command_eval, "compare": command_compare,
+     "platform": command_platform}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ public final class CheckpointReader: TensorDataStream {
     private let file: InputFile
     private let source: PayloadSource
 
+    /// zstd frames decoded so far straight into the buffers of `readData` (`ZstdPayloadSource`).
+    var framesDecodedInPlace: Int { source.framesDecodedInPlace }
+
     /// Opens `path` and reads and validates its header.
     /// - Parameter onRawBytes: sees every byte read from disk, in order (for hashing and progress).
     public init(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {

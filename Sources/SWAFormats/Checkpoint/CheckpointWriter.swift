@@ -10,8 +10,10 @@ import Musl
 ///
 /// Tensor data is written first, in the layout given at creation; the header, whose
 /// metadata may depend on the whole pass (source hashes), is given at `finish`. Data frames
-/// wait in an unlinked spool file meanwhile, so memory stays at one frame. The file appears
-/// atomically at `finish`; until then, and on any failure, the destination is untouched.
+/// wait in an unlinked spool file meanwhile, so memory stays at two frames: full frames are
+/// compressed on a thread of their own (`FrameSpooler`) while the caller fills the next one.
+/// The file appears atomically at `finish`; until then, and on any failure, the destination is
+/// untouched.
 public final class CheckpointWriter {
     /// Largest payload of one frame.
     public static let defaultFrameByteCount = 4 << 20
@@ -22,7 +24,7 @@ public final class CheckpointWriter {
     private let encoder: ZstdFrameEncoder
     private let frameByteCount: Int
     private let spool: Int32
-    private var spooledFrames = SeekTable()
+    private let spooler: FrameSpooler
     private var pending: UnsafeMutableRawBufferPointer
     private var pendingCount = 0
     private var dataBytesWritten = 0
@@ -42,9 +44,12 @@ public final class CheckpointWriter {
         // Unlinked at once: the spool vanishes with the process, however it ends.
         spool = try TemporaryFileRegistry.shared.createUnlinkedFile(besides: destination, suffix: "swa-spool")
         pending = .allocate(byteCount: frameByteCount, alignment: 64)
+        spooler = FrameSpooler(encoder: encoder, spool: spool, path: destination, frameByteCount: frameByteCount)
     }
 
     deinit {
+        // The frame in flight, if any, is finished before its spool is closed.
+        try? spooler.wait()
         close(spool)
         pending.deallocate()
     }
@@ -66,13 +71,10 @@ public final class CheckpointWriter {
         dataBytesWritten += bytes.count
     }
 
+    /// Hands the pending frame to the spooler (compressed on its thread) and takes a free buffer.
     private func flushPending() throws {
         guard pendingCount > 0 else { return }
-        let payload = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
-        try encoder.compressFrame(payload) { frame in
-            try writeAll(spool, frame, path: output.destination)
-            spooledFrames.entries.append(.init(compressedByteCount: frame.count, decompressedByteCount: payload.count))
-        }
+        try spooler.submit(&pending, count: pendingCount)
         pendingCount = 0
     }
 
@@ -85,6 +87,8 @@ public final class CheckpointWriter {
             throw SWAError(file: output.destination, "internal: \(dataBytesWritten) of \(dataByteCount) bytes of tensor data written")
         }
         try flushPending()
+        try spooler.wait()
+        let spooledFrames = spooler.frames
         var table = SeekTable()
         var fileByteCount = 0
         let prefix = SafetensorsHeader(laying: tensors, metadata: metadata).encodedPrefix()
@@ -110,7 +114,10 @@ public final class CheckpointWriter {
     }
 
     /// Abandons the file: nothing appears at the destination.
-    public func discard() { output.discard() }
+    public func discard() {
+        try? spooler.wait()
+        output.discard()
+    }
 
     private func copySpool(into output: AtomicOutputFile) throws {
         guard lseek(spool, 0, SEEK_SET) == 0 else { throw SWAError(file: output.destination, "cannot rewind the spool file") }

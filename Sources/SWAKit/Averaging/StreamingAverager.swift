@@ -108,7 +108,7 @@ public final class StreamingAverager {
 
         init(_ averager: StreamingAverager, tensors: [TensorInfo], writer: any CheckpointOutput) throws {
             let request = averager.request
-            chunkElements = max(4096, min(1 << 20, request.chunkBudget / request.inputs.count / 8))
+            chunkElements = max(4096, min(1 << 20, Self.bufferBudget(request) / request.inputs.count / 8))
             let chunkElements = chunkElements
             inputs = try request.inputs.map { try AveragingInput(entry: $0, bufferByteCount: chunkElements * 8, counter: averager.bytesRead) }
             combiners = tensors.enumerated().map { index, tensor in
@@ -119,6 +119,14 @@ public final class StreamingAverager {
                 .map { min(chunkElements, $0.tensor.elementCount) * $0.tensor.dtype.byteSize }.max() ?? 0
             storage = CombinerStorage(elements: chunkElements, keptByteCount: keptByteCount)
             output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkElements * 8, alignment: 64)
+        }
+
+        /// Bytes of read buffers for all inputs: the request's budget, but at most 1 GiB ÷ n for n
+        /// inputs (16 MiB at 64). Each open zstd input also holds about 1 MiB of libzstd state
+        /// (its window and block buffers) that no budget bounds, so past 16 inputs the buffers
+        /// shrink as inputs grow: peak memory stays under 128 MiB to 64 inputs (docs/PERFORMANCE.md).
+        static func bufferBudget(_ request: AveragingRequest) -> Int {
+            min(request.chunkBudget, (1 << 30) / max(1, request.inputs.count))
         }
     }
 
