@@ -47,6 +47,29 @@ public protocol ArrayContainer: AnyObject {
     /// order, until the elements end or `body` returns `.stop`. Chunks may split elements.
     /// - Throws: if the array is truncated or the file corrupt; errors `body` throws pass through unchanged.
     func streamElements(of key: String, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws
+    /// `streamElements(of:_:)` from byte `skip` of the elements on: what a shard of a pass needs.
+    /// Containers that can start there without producing what comes before (an image folder
+    /// decodes only the images from there on) implement it; the default reads and drops.
+    func streamElements(of key: String, skippingBytes skip: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws
+}
+
+extension ArrayContainer {
+    /// Reads the elements from the start and hands `body` those from byte `skip` on.
+    public func streamElements(of key: String, skippingBytes skip: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+        try streamElementsReadingAndDropping(of: key, skippingBytes: skip, body)
+    }
+
+    /// `streamElements(of:_:)`, dropping the first `skip` bytes: the default way to skip.
+    public func streamElementsReadingAndDropping(of key: String, skippingBytes skip: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+        var toSkip = skip
+        try streamElements(of: key) { chunk in
+            guard toSkip > 0 else { return try body(chunk) }
+            let dropped = min(toSkip, chunk.count)
+            toSkip -= dropped
+            guard dropped < chunk.count else { return .more }
+            return try body(UnsafeRawBufferPointer(rebasing: chunk[dropped...]))
+        }
+    }
 }
 
 extension ArrayContainer {

@@ -34,19 +34,22 @@ extension DataSet {
     }
 
     /// Calls `body` with the batches of `forEachBatch(size:)` whose first sample lies in
-    /// `samples`, and stops after them: a shard of the pass (docs/SCALE.md). Batches before
-    /// the range are read but not converted; give a range of whole batches (`k·size ..< m·size`,
-    /// or up to `sampleCount`) to get exactly the single pass's batches.
+    /// `samples`, and stops after them: a shard of the pass (docs/SCALE.md). Samples before
+    /// the range are skipped without being converted (an image folder does not even decode
+    /// them); give a range of whole batches (`k·size ..< m·size`, or up to `sampleCount`) to get
+    /// exactly the single pass's batches.
     public func forEachBatch(size: Int, samples: Range<Int>, _ body: (Batch) throws -> Void) throws {
         guard size >= 1 else { throw SWAError(file: path, "batch size must be at least 1, got \(size)") }
-        guard !samples.isEmpty else { return }
+        // The pass's batches start at multiples of `size`: the first one inside the range.
+        let firstBatchStart = (max(samples.lowerBound, 0) + size - 1) / size * size
+        guard firstBatchStart < min(samples.upperBound, sampleCount) else { return }
         let labels = hasLabels ? try labels() : nil
         let converter = SampleConverter(self)
         let rawSampleBytes = sampleElementCount * inputs.dtype.byteSize
         let capacity = min(size, sampleCount)
         var raw = [UInt8](repeating: 0, count: capacity * rawSampleBytes)
         var rawFilled = 0
-        var delivered = 0
+        var delivered = firstBatchStart
         var batch = Batch(x: [], y: nil, count: 0, firstIndex: 0)
         var scratch = [Float](repeating: 0, count: converter.needsScratch ? sampleElementCount : 0)
 
@@ -72,7 +75,7 @@ extension DataSet {
             delivered += count
         }
 
-        try container.streamElements(of: inputs.key) { chunk in
+        try container.streamElements(of: inputs.key, skippingBytes: firstBatchStart * rawSampleBytes) { chunk in
             var offset = 0
             while offset < chunk.count {
                 let wantedBytes = min(capacity, sampleCount - delivered) * rawSampleBytes

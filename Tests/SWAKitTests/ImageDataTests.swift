@@ -153,6 +153,34 @@ import Testing
         }
     }
 
+    /// A shard of a pass decodes only its own images: with the folder's first image broken, the
+    /// batches from the second on still come, equal to the whole pass's over the intact folder.
+    @Test func aShardOfAFolderDecodesOnlyItsImages() throws {
+        try TestSupport.withTemporaryDirectory { folder in
+            try FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.copyItem(atPath: Self.folder, toPath: folder)
+            let options = DataFolderOptions(imagePipeline: ImagePipeline(resize: 36, centerCrop: 32))
+            let intact = try DataSet(path: Self.folder, preprocessing: nil, folder: options)
+            let firstImage = try #require((try ImageFolderArchive(path: folder, pipeline: options.imagePipeline)).samples.first?.file)
+            try TestSupport.write(Array("not an image".utf8), to: (firstImage as NSString).deletingLastPathComponent,
+                                  name: (firstImage as NSString).lastPathComponent)
+            let broken = try DataSet(path: folder, preprocessing: nil, folder: options)
+
+            var expected: [(Int, [Float], [Int64]?)] = []
+            try intact.forEachBatch(size: 4) { batch in
+                if batch.firstIndex >= 4 { expected.append((batch.firstIndex, batch.x, batch.y)) }
+            }
+            var shard: [(Int, [Float], [Int64]?)] = []
+            try broken.forEachBatch(size: 4, samples: 3..<broken.sampleCount) { batch in shard.append((batch.firstIndex, batch.x, batch.y)) }
+            #expect(!expected.isEmpty)
+            #expect(shard.map(\.0) == expected.map(\.0))
+            #expect(shard.map(\.1) == expected.map(\.1))
+            #expect(shard.map(\.2) == expected.map(\.2))
+            let whole = TestSupport.errorDescription { try broken.forEachBatch(size: 4) { _ in } }
+            #expect(whole?.hasPrefix(firstImage) == true, "\(whole ?? "")")
+        }
+    }
+
     // MARK: - CIFAR
 
     @Test(arguments: ["cifar-10-batches-bin", "cifar-10-batches-py"])

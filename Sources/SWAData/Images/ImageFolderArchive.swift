@@ -93,12 +93,22 @@ public final class ImageFolderArchive: ArrayContainer {
 
     public func streamElements(of key: String, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
         switch key {
-        case "x": try streamImages(body)
+        case "x": try streamImages(from: 0, body)
         case "y":
             let labels = samples.map { Int64($0.label).littleEndian }
             _ = try labels.withUnsafeBytes { try body($0) }
         default: throw missingKeyError(key)
         }
+    }
+
+    /// For `x` from a whole image on, decodes only the images from there (a shard of a pass);
+    /// otherwise reads and drops, as every container does.
+    public func streamElements(of key: String, skippingBytes skip: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+        let imageBytes = 3 * width * height
+        guard key == "x", skip % imageBytes == 0 else {
+            return try streamElementsReadingAndDropping(of: key, skippingBytes: skip, body)
+        }
+        try streamImages(from: skip / imageBytes, body)
     }
 
     /// A digest of the folder's listing: every sample's relative path, size and label, and the
@@ -117,7 +127,7 @@ public final class ImageFolderArchive: ArrayContainer {
     /// Decodes block after block into two buffers: while `body` takes one block, the decoding
     /// threads fill the other, so the cores stay busy while the consumer converts and runs the
     /// model (about 13% of a pass with a tiny model; docs/PERFORMANCE.md).
-    private func streamImages(_ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
+    private func streamImages(from firstImage: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let blockCount = threads * Self.imagesPerThreadPerBlock
         let imageBytes = 3 * width * height
@@ -157,10 +167,10 @@ public final class ImageFolderArchive: ArrayContainer {
             }
             return errors
         }
-        var start = 0
+        var start = min(firstImage, samples.count)
         var current = 0
-        var count = min(blockCount, samples.count)
-        var errors = startBlock(first: 0, count: count, into: buffers[0])
+        var count = min(blockCount, samples.count - start)
+        var errors = startBlock(first: start, count: count, into: buffers[0])
         while count > 0 {
             work.wait()
             if let error = errors.first { throw error }
