@@ -29,10 +29,14 @@ public struct BatchNormUpdate {
 
     public let parameters: ModelParameters
     public let weighting: BatchNormWeighting
+    /// How the pass's convolution layers pick their backend (`SWA_CONV_BACKEND` by default).
+    public let convolutionPolicy: ConvolutionBackendPolicy
 
-    public init(parameters: ModelParameters, weighting: BatchNormWeighting) {
+    public init(parameters: ModelParameters, weighting: BatchNormWeighting,
+                convolutionPolicy: ConvolutionBackendPolicy = .current) {
         self.parameters = parameters
         self.weighting = weighting
+        self.convolutionPolicy = convolutionPolicy
     }
 
     /// Whether the model has any BN layer (else there is nothing to do).
@@ -48,7 +52,7 @@ public struct BatchNormUpdate {
             guard case let .batchNorm(attributes) = node.operation else { continue }
             sums[node.name] = ([Double](repeating: 0, count: attributes.features), [Double](repeating: 0, count: attributes.features))
         }
-        let forward = ForwardPass(parameters: parameters)
+        let forward = ForwardPass(parameters: parameters, convolutionPolicy: convolutionPolicy)
         var batches = 0, samples = 0, totalWeight = 0.0
         let spatial = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, graph.shapes[$0.inputs[0]]!.dropFirst().reduce(1, *)) })
         try data.forEachBatch(size: batchSize) { batch in
