@@ -49,14 +49,14 @@ public struct BuildInfo: Sendable {
     /// The version: the tag description, else the release number.
     public var version: String { taggedVersion.map { $0.hasPrefix("v") ? String($0.dropFirst()) : $0 } ?? swaReleaseVersion }
 
-    /// Three lines: `swa VERSION (commit C)`, the build date, OpenBLAS, its kernels and who
-    /// chose them; a fourth on how convolutions run (oneDNN, its ISA, `SWA_CONV_BACKEND`).
+    /// `swa VERSION (commit C)`, the build date, how convolutions run (oneDNN, its ISA,
+    /// `SWA_CONV_BACKEND`; left out when unknown), and last OpenBLAS, its kernels and who chose them.
     public var versionText: String {
         """
         swa \(version) (commit \(commit ?? "unknown: built without make"))
-        built \(buildDate ?? "unknown")
+        built \(buildDate ?? "unknown")\(convolutions.map { "\nconvolutions: \($0.description)" } ?? "")
         BLAS: \(blasConfiguration); kernels for \(blasCore) (\(blasCoreOrigin))
-        """ + (convolutions.map { "\nconvolutions: \($0.description)" } ?? "")
+        """
     }
 
     private static func known(_ value: UnsafePointer<CChar>) -> String? {
@@ -116,14 +116,14 @@ public struct ConvolutionReport: Sendable, CustomStringConvertible {
         return ConvolutionReport(policy: policy, oneDNN: OneDNN.version, oneDNNISA: OneDNN.isa)
     }
 
-    /// `im2col + OpenBLAS sgemm, oneDNN 2.6.3 (OpenMP) with avx2 kernels where it measured faster (SWA_CONV_BACKEND=auto)`.
+    /// `im2col + OpenBLAS sgemm; oneDNN 2.6.3 (OpenMP) with avx2 kernels where it measured faster (SWA_CONV_BACKEND=auto)`.
     public var description: String {
         let variable = ConvolutionBackendPolicy.environmentVariable
         guard let oneDNN, let oneDNNISA else { return "im2col + OpenBLAS sgemm (\(variable)=\(policy.rawValue))" }
         let kernels = "\(oneDNN) with \(oneDNNISA) kernels"
         return switch policy {
         case .dnnl: "\(kernels) (\(variable)=dnnl)"
-        default: "im2col + OpenBLAS sgemm, \(kernels) where it measured faster (\(variable)=\(policy.rawValue))"
+        default: "im2col + OpenBLAS sgemm; \(kernels) where it measured faster, no layer on this ISA so far (\(variable)=\(policy.rawValue))"
         }
     }
 }

@@ -52,7 +52,13 @@ struct OneDNNConvolutionTests {
         #expect(actual.contains(0) && actual.contains { $0 > 0.5 }, "the ReLU clamps some values and not others")
     }
 
-    @Test("gives identical bits whatever oneDNN's thread count", arguments: OneDNNConvolution.Layout.allCases)
+    /// The blocked layout (oneDNN's direct JIT kernels, the one the forward pass uses) gives the
+    /// same bits with 1 to 4 threads. The plain layout (oneDNN's gemm-based convolution) does
+    /// not: with 3 or 4 threads some values change in the last bits (measured on AVX2, oneDNN
+    /// 2.6.3), so it is only checked to stay within rounding (1e-4 relative to max(1, |x|), sums of up
+    /// to 1440 products), and no policy uses it.
+    @Test("blocked: identical bits whatever oneDNN's thread count; plain: within rounding",
+          arguments: OneDNNConvolution.Layout.allCases)
     func threadCountDoesNotChangeResults(_ layout: OneDNNConvolution.Layout) throws {
         // Shapes of the presets (small batch): 3×3 at 32×32, stride 2, 1×1, wide 3×3 at 8×8.
         let cases = [
@@ -80,7 +86,11 @@ struct OneDNNConvolutionTests {
                                        output: [Float](repeating: .nan, count: c.batch * c.geometry.outChannels * size.height * size.width))
             }
             for threads in [2, 3, 4] {
-                #expect(results[threads]!.map(\.bitPattern) == results[1]!.map(\.bitPattern), "\(c.name), \(layout): \(threads) threads")
+                let differing = zip(results[threads]!, results[1]!).filter { $0.bitPattern != $1.bitPattern }.count
+                switch layout {
+                case .blocked: #expect(differing == 0, "\(c.name): \(differing) values differ with \(threads) threads")
+                case .plain: #expect(maxError(results[threads]!, results[1]!) <= 1e-4, "\(c.name): \(threads) threads")
+                }
             }
         }
     }
@@ -93,7 +103,7 @@ struct OneDNNConvolutionTests {
             let result = try BatchNormUpdate(parameters: parameters, weighting: .batch).run(data: data, batchSize: 64)
             let model = try result.applied(to: parameters)
             let pass = ForwardPass(parameters: model, convolutionPolicy: .dnnl)
-            #expect(pass.convolutionBackends.values.allSatisfy { $0 == .oneDNN(.plain) } && !pass.convolutionBackends.isEmpty)
+            #expect(pass.convolutionBackends.values.allSatisfy { $0 == .oneDNN(.blocked) } && !pass.convolutionBackends.isEmpty)
             let averaged = try LoadedCheckpoint(path: folder + "/swa.bin")
             let test = try DataSet(path: TestSupport.fixtures + "/data/test.npz",
                                    preprocessing: try Preprocessing.parse(metadataJSON: averaged.header.metadata["swa.preprocess"]!), limit: 16)
@@ -139,7 +149,28 @@ struct OneDNNConvolutionTests {
         }
         let g = Conv2dGeometry(inChannels: 16, outChannels: 16, kernelHeight: 3, kernelWidth: 3, paddingY: 1, paddingX: 1)
         #expect(ConvolutionBackendPolicy.blas.backend(for: g, height: 32, width: 32) == .blas)
-        #expect(ConvolutionBackendPolicy.dnnl.backend(for: g, height: 32, width: 32) == .oneDNN(.plain))
+        #expect(ConvolutionBackendPolicy.dnnl.backend(for: g, height: 32, width: 32) == .oneDNN(.blocked))
+    }
+
+    @Test("auto keeps im2col + sgemm on every layer (oneDNN measured no consistent win on AVX2)")
+    func autoRule() throws {
+        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, groups: Int = 1) -> Conv2dGeometry {
+            Conv2dGeometry(inChannels: i, outChannels: o, kernelHeight: k, kernelWidth: k, strideY: stride, strideX: stride,
+                           paddingY: k / 2, paddingX: k / 2, groups: groups)
+        }
+        let rule = ConvolutionBackendPolicy.prefersOneDNN
+        for isa in ["avx2", "avx512_core", "sse41"] {
+            #expect(!rule(conv(64, 64, 3), 32, 32, isa))
+            #expect(!rule(conv(160, 160, 3), 32, 32, isa))
+            #expect(!rule(conv(64, 256, 1), 32, 32, isa))
+        }
+        // Every preset's layers under auto, blas and dnnl.
+        for preset in ["vgg16bn", "wrn28x10", "preresnet164"] {
+            let graph = try ArchitecturePreset(name: preset).graph(classes: 10)
+            #expect(ConvolutionLayers(graph: graph, policy: .auto).backends.values.allSatisfy { $0 == .blas }, "\(preset)")
+            #expect(!ConvolutionLayers(graph: graph, policy: .blas).usesOneDNN)
+            #expect(ConvolutionLayers(graph: graph, policy: .dnnl).backends.values.allSatisfy { $0 == .oneDNN(.blocked) })
+        }
     }
 
     // MARK: - Helpers

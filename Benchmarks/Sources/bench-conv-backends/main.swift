@@ -158,7 +158,6 @@ for shape in order {
     let implementations = Set(primitives.map(\.implementation)).sorted().joined(separator: ", ")
     print("| \(shape.label) | \(modelsOf[shape]!.joined(separator: ", ")) | \(ms(medians[0])) | \(plainTime.map(ms) ?? "–") | "
           + "\(blockedTime.map(ms) ?? "–") | \(implementations.isEmpty ? "none" : implementations) | \(faster) | \(maxDifference) |")
-    fflush(stdout)
 }
 print("\nSum over the shapes (one layer each): im2col+sgemm \(ms(blasTotal)) ms, oneDNN nchw \(ms(dnnlTotal)) ms, "
       + "faster of the two per shape \(ms(bestTotal)) ms.\n")
