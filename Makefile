@@ -1,7 +1,7 @@
 # swa — set-up and entry points. Each target installs the Debian libraries it needs when
 # run as root, and otherwise prints the exact command to run.
 
-SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd libturbojpeg0-dev libspng-dev
+SYSTEM_PACKAGES := libzstd-dev libopenblas-dev zlib1g-dev zstd libturbojpeg0-dev libspng-dev libdnnl-dev
 SWIFT ?= swift
 BIN := .build/release
 TOOLS := swa-avg swa-inspect swa-bn-update swa-eval swa-convert swa-landscape
@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt bench-dnnl check-torchvision deps clean
 
 all: build
 
@@ -109,6 +109,12 @@ bench-pt: deps
 .PHONY: bench-images
 bench-images: deps
 	@bash Benchmarks/bench-images.sh
+
+# Every convolution shape of the presets, the fixture model and the torchvision family fixtures
+# on im2col + OpenBLAS sgemm and on oneDNN, same run, alternating, medians; and the residual add
+# fused as a oneDNN post-op (about 10 minutes; prints Markdown for docs/PERFORMANCE.md).
+bench-dnnl: deps
+	@bash Benchmarks/bench-dnnl.sh
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
+        // oneDNN's C API, a second convolution backend (no pkg-config file in Debian's package).
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // What the build knew about itself (version, date) for --version; the Makefile defines them.
         .target(name: "CBuildInfo"),
         // The CPU's vector extensions (cpuid), to choose BLAS kernels by feature, not by model.
@@ -55,6 +57,7 @@ let package = Package(
             dependencies: [
                 "SWAFormats",
                 "CBLAS",
+                "CDNNL",
                 "CCPUFeatures",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]

@@ -25,6 +25,12 @@ let package = Package(
             name: "make-synthetic-checkpoints",
             dependencies: ["SyntheticCheckpoints"]
         ),
+        // `bench-conv-backends`: every convolution shape of the presets and families on im2col + sgemm
+        // and on oneDNN, alternating, medians (Benchmarks/bench-dnnl.sh).
+        .executableTarget(
+            name: "bench-conv-backends",
+            dependencies: [.product(name: "SWAKit", package: "swa")]
+        ),
         .executableTarget(
             name: "AveragingBenchmarks",
             dependencies: [

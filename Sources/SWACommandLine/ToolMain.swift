@@ -23,6 +23,13 @@ extension ParsableCommand {
         // Then, while this is the only thread: every thread started later inherits the mask.
         SignalCleanup.install()
         let name = configuration.commandName ?? "swa"
+        // A misspelt SWA_CONV_BACKEND is bad usage, caught before any work.
+        do {
+            _ = try ConvolutionBackendPolicy(environmentValue: ProcessInfo.processInfo.environment[ConvolutionBackendPolicy.environmentVariable])
+        } catch let error as SWAError {
+            printError("\(name): \(error)")
+            Foundation.exit(ToolExit.usage)
+        } catch {}
         do {
             var command = try parseAsRoot()
             try command.run()

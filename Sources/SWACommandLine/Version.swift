@@ -26,6 +26,8 @@ public struct BuildInfo: Sendable {
     public var blasConfiguration: String
     /// Who chose `blasCore` (`BLASKernelSelection`).
     public var blasCoreOrigin: KernelOrigin = .openBLAS
+    /// How convolutions run (`ConvolutionReport`); nil leaves the line out.
+    public var convolutions: ConvolutionReport? = nil
 
     /// This process: the values compiled in by `CBuildInfo` and those OpenBLAS reports.
     ///
@@ -36,7 +38,8 @@ public struct BuildInfo: Sendable {
                   buildDate: known(swa_build_date()),
                   blasCore: loadedBLASCore,
                   blasConfiguration: trimmed(String(cString: openblas_get_config())),
-                  blasCoreOrigin: BLASKernelSelection.origin)
+                  blasCoreOrigin: BLASKernelSelection.origin,
+                  convolutions: .current)
     }
 
     /// The kernel set OpenBLAS loaded in this process (`Haswell`, `Prescott`, `Zen`).
@@ -46,11 +49,12 @@ public struct BuildInfo: Sendable {
     /// The version: the tag description, else the release number.
     public var version: String { taggedVersion.map { $0.hasPrefix("v") ? String($0.dropFirst()) : $0 } ?? swaReleaseVersion }
 
-    /// Three lines: `swa VERSION (commit C)`, the build date, OpenBLAS, its kernels and who chose them.
+    /// `swa VERSION (commit C)`, the build date, how convolutions run (oneDNN, its ISA,
+    /// `SWA_CONV_BACKEND`; left out when unknown), and last OpenBLAS, its kernels and who chose them.
     public var versionText: String {
         """
         swa \(version) (commit \(commit ?? "unknown: built without make"))
-        built \(buildDate ?? "unknown")
+        built \(buildDate ?? "unknown")\(convolutions.map { "\nconvolutions: \($0.description)" } ?? "")
         BLAS: \(blasConfiguration); kernels for \(blasCore) (\(blasCoreOrigin))
         """
     }
@@ -77,12 +81,49 @@ public struct ComputeBackend: Encodable, Sendable {
     public var kernelsChosenBy: String
     /// The CPU's vector extensions as swa reads them (`CPUFeatures`).
     public var cpuFeatures: String
+    /// `SWA_CONV_BACKEND`'s policy: `auto`, `blas` or `dnnl`.
+    public var convolutions: String
+    /// oneDNN and its threading runtime (`oneDNN 2.6.3 (OpenMP)`), unless convolutions are all
+    /// im2col + sgemm (`blas`) or oneDNN has no engine here.
+    public var onednn: String?
+    /// The ISA of oneDNN's JIT kernels (`avx2`, `avx512_core`), after any `ONEDNN_MAX_CPU_ISA` cap.
+    public var onednnIsa: String?
 
     /// This process's backend.
     public static var current: ComputeBackend {
         let info = BuildInfo.current
         return ComputeBackend(blas: info.blasConfiguration.split(separator: " ").prefix(2).joined(separator: " "),
                               kernels: info.blasCore, kernelsChosenBy: info.blasCoreOrigin.description,
-                              cpuFeatures: CPUFeatures.current.description)
+                              cpuFeatures: CPUFeatures.current.description,
+                              convolutions: ConvolutionReport.current.policy.rawValue,
+                              onednn: ConvolutionReport.current.oneDNN, onednnIsa: ConvolutionReport.current.oneDNNISA)
+    }
+}
+
+/// How this process runs convolutions: the `SWA_CONV_BACKEND` policy and, when oneDNN may run
+/// some layers, its version and ISA.
+public struct ConvolutionReport: Sendable, CustomStringConvertible {
+    public var policy: ConvolutionBackendPolicy
+    /// `oneDNN 2.6.3 (OpenMP)`; nil when the policy is `blas` or oneDNN has no engine.
+    public var oneDNN: String?
+    /// oneDNN's effective ISA (`avx2`); nil with `oneDNN`.
+    public var oneDNNISA: String?
+
+    /// This process's.
+    public static var current: ConvolutionReport {
+        let policy = ConvolutionBackendPolicy.current
+        guard policy != .blas, OneDNN.isAvailable else { return ConvolutionReport(policy: policy) }
+        return ConvolutionReport(policy: policy, oneDNN: OneDNN.version, oneDNNISA: OneDNN.isa)
+    }
+
+    /// `im2col + OpenBLAS sgemm; oneDNN 2.6.3 (OpenMP) with avx2 kernels where it measured faster (SWA_CONV_BACKEND=auto)`.
+    public var description: String {
+        let variable = ConvolutionBackendPolicy.environmentVariable
+        guard let oneDNN, let oneDNNISA else { return "im2col + OpenBLAS sgemm (\(variable)=\(policy.rawValue))" }
+        let kernels = "\(oneDNN) with \(oneDNNISA) kernels"
+        return switch policy {
+        case .dnnl: "\(kernels) (\(variable)=dnnl)"
+        default: "im2col + OpenBLAS sgemm; \(kernels) where it measured faster, no layer on this ISA so far (\(variable)=\(policy.rawValue))"
+        }
     }
 }

@@ -28,6 +28,13 @@ public enum BLASRuntime {
         _ = singleThreaded
     }
 
+    /// The kernel set OpenBLAS loaded for this CPU (`Haswell`, `SkylakeX`, `Zen`, `Prescott`),
+    /// for benchmarks that report what they measured. The corresponding C function is
+    /// `openblas_get_corename`.
+    public static var loadedKernels: String {
+        String(String(cString: openblas_get_corename()).split(separator: " ").joined(separator: " "))
+    }
+
     /// A `static let` initialiser runs once, lazily and thread-safely.
     private static let singleThreaded: Void = openblas_set_num_threads(1)
 }

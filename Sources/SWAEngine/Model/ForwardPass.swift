@@ -24,11 +24,21 @@ public struct ForwardPass {
     public let parameters: ModelParameters
     private let plan: ExecutionPlan
     private let pool = ActivationPool()
+    private let convolutions: ConvolutionLayers
 
-    public init(parameters: ModelParameters) {
+    /// - Parameters:
+    ///   - convolutionPolicy: how each convolution layer picks im2col + sgemm or oneDNN
+    ///     (`SWA_CONV_BACKEND` by default); decided here, once per layer.
+    public init(parameters: ModelParameters, convolutionPolicy: ConvolutionBackendPolicy = .current) {
         self.parameters = parameters
         self.plan = ExecutionPlan(graph: parameters.graph)
+        self.convolutions = ConvolutionLayers(graph: parameters.graph, policy: convolutionPolicy)
         BLASRuntime.configureForKernels()  // the one call on every tool's path
+    }
+
+    /// The backend each convolution node runs on, by node name.
+    public var convolutionBackends: [String: ConvolutionBackend] {
+        Dictionary(uniqueKeysWithValues: convolutions.backends.map { (parameters.graph.nodes[$0.key].name, $0.value) })
     }
 
     /// Runs one batch.
@@ -49,12 +59,12 @@ public struct ForwardPass {
             func pointer(_ slot: Int) -> UnsafePointer<Float> {
                 slot == ExecutionPlan.inputSlot ? inputBuffer.baseAddress! : UnsafePointer(buffers[slot]!.baseAddress!)
             }
-            for (node, step) in zip(graph.nodes, plan.steps) {
+            for (index, (node, step)) in zip(graph.nodes, plan.steps).enumerated() {
                 if step.output == .fresh {
                     buffers[step.outputSlot] = pool.take(count: batch * step.outputElementsPerSample)
                 }
                 if step.output != .alias {
-                    apply(node, inputs: step.inputSlots.map(pointer), output: buffers[step.outputSlot]!.baseAddress!,
+                    apply(node, index: index, inputs: step.inputSlots.map(pointer), output: buffers[step.outputSlot]!.baseAddress!,
                           appliesReLU: step.appliesReLU, inputShapes: node.inputs.map { graph.shapes[$0]! },
                           outputShape: graph.shapes[node.name]!, batch: batch,
                           outputCount: batch * step.outputElementsPerSample, mode: mode, statistics: statistics)
@@ -71,7 +81,7 @@ public struct ForwardPass {
 
     /// Runs `node`'s kernel from `inputs` into `output` (which may be one of the inputs when
     /// the plan says in place); a batch norm with `appliesReLU` also does the ReLU after it.
-    private func apply(_ node: ModelGraph.Node, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
+    private func apply(_ node: ModelGraph.Node, index: Int, inputs: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
                        appliesReLU: Bool, inputShapes: [[Int]], outputShape: [Int], batch: Int, outputCount: Int,
                        mode: Mode, statistics: ((BatchStatistics) -> Void)?) {
         let values = parameters.values
@@ -81,8 +91,14 @@ public struct ForwardPass {
         switch node.operation {
         case let .conv2d(geometry, _):
             let weight = tensor("weight")!, bias = tensor("bias")
+            let primitive = convolutions.primitive(node: index, geometry: geometry, batch: batch, height: inputShape[1],
+                                                   width: inputShape[2], hasBias: bias != nil)
             weight.withUnsafeBufferPointer { w in
                 withOptionalPointer(bias) { b in
+                    if let primitive {
+                        primitive.run(x, weight: w.baseAddress!, bias: b, output: output)
+                        return
+                    }
                     conv2d(x, batch: batch, height: inputShape[1], width: inputShape[2], geometry: geometry,
                            weight: w.baseAddress!, bias: b, output: output)
                 }

@@ -29,10 +29,14 @@ public struct BatchNormUpdate {
 
     public let parameters: ModelParameters
     public let weighting: BatchNormWeighting
+    /// How the pass's convolution layers pick their backend (`SWA_CONV_BACKEND` by default).
+    public let convolutionPolicy: ConvolutionBackendPolicy
 
-    public init(parameters: ModelParameters, weighting: BatchNormWeighting) {
+    public init(parameters: ModelParameters, weighting: BatchNormWeighting,
+                convolutionPolicy: ConvolutionBackendPolicy = .current) {
         self.parameters = parameters
         self.weighting = weighting
+        self.convolutionPolicy = convolutionPolicy
     }
 
     /// Whether the model has any BN layer (else there is nothing to do).
@@ -93,7 +97,7 @@ public struct BatchNormUpdate {
         let graph = parameters.graph
         let nodes = graph.batchNormNodes
         var sums = emptySums
-        let forward = ForwardPass(parameters: parameters)
+        let forward = ForwardPass(parameters: parameters, convolutionPolicy: convolutionPolicy)
         let spatial = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, graph.shapes[$0.inputs[0]]!.dropFirst().reduce(1, *)) })
         let range = batches.map { min(data.sampleCount, $0.lowerBound * batchSize) ..< min(data.sampleCount, $0.upperBound * batchSize) }
             ?? 0 ..< data.sampleCount

@@ -13,7 +13,10 @@ import SWAEngine
         let result = try ToolRunner.run(tool, ["--version"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3, "\(result.stdout)")
+        #expect(lines.count == 4, "\(result.stdout)")
+        // How convolutions run, before the BLAS line: the policy, and oneDNN with its ISA unless `blas`.
+        #expect(lines.dropFirst(2).first == "convolutions: \(ConvolutionReport.current.description)", "\(result.stdout)")
+        #expect(lines.dropFirst(2).first?.contains("SWA_CONV_BACKEND=") == true, "\(result.stdout)")
         let info = BuildInfo.current
         // The tag's version, else the release number; the tests' debug build has no tag compiled in.
         #expect(lines.first?.hasPrefix("swa \(info.version) (commit ") == true, "\(result.stdout)")
@@ -25,6 +28,16 @@ import SWAEngine
         let expected = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil ? info.blasCore
             : BLASKernelChoice.replacement(forCore: info.blasCore, on: .current) ?? info.blasCore
         #expect(lines.last?.contains("kernels for \(expected) (") == true, "\(result.stdout)")
+    }
+
+    @Test func aMisspeltConvolutionBackendIsAUsageError() throws {
+        let result = try ToolRunner.run("swa-inspect", ["fixtures/checkpoints/ckpt-003.safetensors.zst"],
+                                        environment: ["SWA_CONV_BACKEND": "mkl"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "swa-inspect: SWA_CONV_BACKEND=mkl is not a convolution backend; use auto, blas or dnnl\n")
+        #expect(result.stdout.isEmpty)
+        let forced = try ToolRunner.run("swa-inspect", ["--version"], environment: ["SWA_CONV_BACKEND": "dnnl"])
+        #expect(forced.stdout.contains("convolutions: oneDNN 2.") && forced.stdout.contains("(SWA_CONV_BACKEND=dnnl)"), "\(forced.stdout)")
     }
 
     @Test func versionOfPlainSwiftBuildSaysUnknown() {
