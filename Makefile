@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision test-slurm deps clean
 
 all: build
 
@@ -73,6 +73,14 @@ check-dist: dist
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+	@bash scripts/test-slurm.sh "$$($(SWIFT) build --show-bin-path)"
+
+# The job files of examples/slurm/ on a real single-node Slurm cluster (scripts/test-slurm.sh):
+# as root it installs slurm-wlm and munge when missing and starts its own daemons; otherwise
+# it says why it skips. About a minute; part of `make test`.
+test-slurm: deps
+	$(SWIFT) build
+	@bash scripts/test-slurm.sh "$$($(SWIFT) build --show-bin-path)"
 
 demo: build
 	@bash scripts/demo.sh $(BIN)
