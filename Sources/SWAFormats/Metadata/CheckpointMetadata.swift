@@ -17,6 +17,8 @@ public struct CheckpointMetadata: Sendable, Equatable, Codable {
         case method = "swa.method"
         case sources = "swa.sources"
         case batchNorm = "swa.bn"
+        /// What a partial result of a sharded run holds (SWAKit's `PartialResultHeader`, docs/SCALE.md).
+        case partial = "swa.partial"
     }
 
     /// Every entry as stored, known keys and unknown ones alike.
