@@ -31,7 +31,8 @@ slurm_local_start() {
   local dir=$1
   slurm_local_install || return 1
   # munged runs as the munge user, which must reach its files under DIR.
-  chmod 755 "$dir"
+  mkdir -p "$dir"
+  chmod 755 "$dir" "$(dirname "$dir")"
   # Its key and state stay private (0700); its socket's folder must be open to every user.
   mkdir -p "$dir/munge" "$dir/munge-socket" "$dir/state" "$dir/spool"
   mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null

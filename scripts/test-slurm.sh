@@ -39,7 +39,7 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 # The supports of this build: BN and evaluation shards come with their own --merge.
-supports_merge() { "$bin/$1" --help 2>&1 | grep -q -- '--merge'; }
+supports_merge() { local help; help=$("$bin/$1" --help 2>&1 || true); [[ $help == *--merge* ]]; }
 full=1
 for tool in swa-bn-update swa-eval; do supports_merge "$tool" || full=0; done
 supports_merge swa-avg || { echo "test-slurm: swa-avg has no --merge in this build"; exit 1; }
