@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision test-slurm deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt check-torchvision test-slurm bench-shards deps clean
 
 all: build
 
@@ -111,6 +111,11 @@ bench-landscape: deps
 # swa-avg over 16 x 100 MB torch.save files against timm's avg_checkpoints procedure (needs torch and safetensors)
 bench-pt: deps
 	@bash Benchmarks/bench-pt.sh
+
+# Shards against the single process, run as local processes at once (docs/SCALE.md): swa-avg by
+# tensors and by checkpoints, swa-landscape by points, and the merges (needs python3 with numpy)
+bench-shards: build
+	@bash scripts/bench-shards.sh $(BIN)
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist
