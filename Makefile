@@ -25,7 +25,7 @@ VERSION := $(or $(patsubst v%,%,$(GIT_VERSION)),$(shell sed -n 's/.*swaReleaseVe
 DIST_SCRATCH := .build-dist
 DIST_NAME := swa-$(VERSION)-linux-$(shell uname -m)
 
-.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt bench-dnnl check-torchvision deps clean
+.PHONY: all build docs install uninstall dist check-dist test demo bench bench-forward bench-hf bench-landscape bench-pt bench-dnnl check-torchvision test-slurm bench-shards deps clean
 
 all: build
 
@@ -73,6 +73,14 @@ check-dist: dist
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+	@bash scripts/test-slurm.sh "$$($(SWIFT) build --show-bin-path)"
+
+# The job files of examples/slurm/ on a real single-node Slurm cluster (scripts/test-slurm.sh):
+# as root it installs slurm-wlm and munge when missing and starts its own daemons; otherwise
+# it says why it skips. About a minute; part of `make test`.
+test-slurm: deps
+	$(SWIFT) build
+	@bash scripts/test-slurm.sh "$$($(SWIFT) build --show-bin-path)"
 
 demo: build
 	@bash scripts/demo.sh $(BIN)
@@ -115,6 +123,11 @@ bench-images: deps
 # fused as a oneDNN post-op (about 10 minutes; prints Markdown for docs/PERFORMANCE.md).
 bench-dnnl: deps
 	@bash Benchmarks/bench-dnnl.sh
+
+# Shards against the single process, run as local processes at once (docs/SCALE.md): swa-avg by
+# tensors and by checkpoints, swa-landscape by points, and the merges (needs python3 with numpy)
+bench-shards: build
+	@bash scripts/bench-shards.sh $(BIN)
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

@@ -25,15 +25,24 @@ struct SWAAvg: ParsableCommand {
           swa-avg checkpoints/ -o ema.bin --ema 0.9
           swa-avg a.safetensors b.safetensors -o ab.bin --weights 1,3
           swa-avg checkpoints/ -o swa.bin --last 20 --dtype bf16 --dry-run
+
+        Sharded runs (docs/SCALE.md): split by tensors, each shard writes one file of a \
+        Hugging Face sharded checkpoint and the merge writes the index and config files:
+          swa-avg checkpoints/ -o swa/ --shard 3/8      (or --shard auto in a Slurm array)
+          swa-avg --merge swa/
+        Split by checkpoints, each shard writes Float64 partial sums of its range of the \
+        selected checkpoints (not with --ema), and the merge divides and rounds once:
+          swa-avg checkpoints/ --shard 1/4 --partial parts/avg-1.swa
+          swa-avg --merge parts/avg-*.swa -o swa.bin
         """,
         version: swaVersion)
 
-    @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints.", valueName: "input"))
-    var inputs: [String]
+    @Argument(help: ArgumentHelp("Checkpoint files or directories of checkpoints (none with --merge).", valueName: "input"))
+    var inputs: [String] = []
 
     @Option(name: [.short, .customLong("output")],
-            help: ArgumentHelp("Where to write: NAME.safetensors (plain), FOLDER/ (Hugging Face folder), or any other name (zstd).", valueName: "file"))
-    var output: String
+            help: ArgumentHelp("Where to write: NAME.safetensors (plain), FOLDER/ (Hugging Face folder), or any other name (zstd). With --shard and no --partial, the folder the shard files go to.", valueName: "file"))
+    var output: String?
 
     @OptionGroup(title: "Selection")
     var selection: SelectionOptions
@@ -61,6 +70,9 @@ struct SWAAvg: ParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var force = false
 
+    @OptionGroup(title: "Shards")
+    var shards: ShardFlags
+
     @OptionGroup(title: "PyTorch inputs")
     var pytorch: PyTorchInputOptions
 
@@ -70,9 +82,23 @@ struct SWAAvg: ParsableCommand {
     func validate() throws {
         if weights != nil, ema != nil { throw ValidationError("--weights and --ema exclude each other") }
         if let ema, !(0...1).contains(ema) { throw ValidationError("--ema decay must lie in [0, 1], got \(ema)") }
+        if shards.isMerge {
+            if !inputs.isEmpty { throw ValidationError("--merge takes the shards' outputs, not checkpoints: drop \(inputs[0])") }
+            if dryRun { throw ValidationError("--merge and --dry-run exclude each other") }
+            return
+        }
+        if inputs.isEmpty { throw ValidationError("give the checkpoints to average (files or directories)") }
+        if shards.partial != nil {
+            if output != nil { throw ValidationError("--partial writes the shard's partial sums instead of the output: drop -o") }
+            if ema != nil { throw ValidationError("--ema cannot be split over checkpoints (each EMA step needs the one before it): shard by tensors instead, with --shard I/N -o FOLDER/ and no --partial") }
+        } else if output == nil {
+            throw ValidationError("missing -o OUT (with --shard, the folder the shard files go to)")
+        }
     }
 
     func run() throws {
+        if shards.isMerge { return try merge() }
+        let output = shards.partial ?? self.output!
         let sequence = try discoverCheckpoints(inputs, options: pytorch.archiveOptions) { warning in if !reporting.quiet { printError("swa-avg: \(warning)") } }
         let selected = try selection.selection.apply(to: sequence)
         let method: AveragingMethod = if let ema { .ema(decay: ema) } else {
@@ -81,6 +107,9 @@ struct SWAAvg: ParsableCommand {
         var request = AveragingRequest(inputs: selected, method: method, buffers: buffers,
                                        outputDType: dtype, destination: output, overwrite: force)
         request.outputOptions.maxShardByteCount = maxShardSize
+        if let shard = try shards.shardSpec(environment: ProcessInfo.processInfo.environment), !dryRun {
+            return try runShard(shard, request: request, sequence: sequence)
+        }
         let averager = StreamingAverager(request: request)
         if dryRun {
             var plan = try averager.plan()
@@ -94,6 +123,57 @@ struct SWAAvg: ParsableCommand {
         progress.finish(averager.bytesRead.value)
         report.positionSource = sequence.positionSource.rawValue
         if reporting.json { try printJSON(report) } else if !reporting.quiet { printSummary(report, tensors: selected.last!.header) }
+    }
+
+    // MARK: - Shards
+
+    /// The options that change a shard's result, recorded in its partial and compared at the merge.
+    var shardOptions: [String: String] {
+        ["method": ema.map { "ema:\($0)" } ?? "weighted", "buffers": buffers.rawValue, "dtype": dtype.optionText,
+         "max_shard_size": "\(maxShardSize)"]
+    }
+
+    func runShard(_ shard: ShardSpec, request: AveragingRequest, sequence: CheckpointSequence) throws {
+        let tool = "swa-avg \(swaReleaseVersion)"
+        let note: (String) -> Void = { if !reporting.quiet { printError("swa-avg: note: \($0)") } }
+        var report = if let partial = shards.partial {
+            try CheckpointRangeShards.writePartial(request, shard: shard, to: partial, overwrite: force, options: shardOptions, tool: tool,
+                                                   note: note)
+        } else {
+            try TensorRangeShards.writeShard(request, shard: shard, options: shardOptions, tool: tool, note: note)
+        }
+        report.positionSource = sequence.positionSource.rawValue
+        if reporting.json { try printJSON(report) } else if !reporting.quiet {
+            print("shard \(shard): \(counted(report.inputs.count, "checkpoint")) -> \(report.output) (\(formatBytes(report.outputBytes ?? 0)); "
+                + String(format: "%.2f s)", report.seconds))
+        }
+    }
+
+    /// `--merge FOLDER/` completes a folder of tensor-range shards; `--merge PARTIAL...` adds
+    /// checkpoint-range partial sums into `-o OUT`.
+    func merge() throws {
+        let folders = shards.merge.filter { ModelFolder.isDirectory($0) }
+        if !folders.isEmpty {
+            guard folders.count == 1, shards.merge.count == 1 else {
+                throw ValidationError("--merge takes one folder of shard files (swa-avg --shard I/N -o FOLDER/), or the partial files of --partial")
+            }
+            if let output, ModelFolder.join(output, "") != ModelFolder.join(folders[0], "") {
+                throw ValidationError("--merge \(folders[0]) completes that folder in place: drop -o \(output)")
+            }
+            let completion = try TensorRangeShards.completeFolder(folders[0], overwrite: force)
+            if reporting.json { try printJSON(completion) } else if !reporting.quiet {
+                print("completed \(completion.folder): \(counted(completion.shards.count, "shard")), \(counted(completion.tensors, "tensor")), "
+                    + "\(formatBytes(completion.totalSize)) of tensor data; wrote the index and configuration files (\(formatBytes(completion.bytesWritten)))")
+            }
+            return
+        }
+        guard let output else { throw ValidationError("--merge of partial sums needs -o OUT") }
+        let options = OutputOptions(maxShardByteCount: maxShardSize)
+        let report = try CheckpointRangeShards.merge(shards.merge, destination: output, overwrite: force, outputOptions: options)
+        if reporting.json { try printJSON(report) } else if !reporting.quiet {
+            print("merged \(counted(report.inputs.count, "partial")) -> \(report.output) (\(formatBytes(report.outputBytes ?? 0)); "
+                + String(format: "%.2f s)", report.seconds))
+        }
     }
 
     func printPlan(_ plan: AveragingReport) {

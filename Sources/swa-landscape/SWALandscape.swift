@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SWACommandLine
 import SWAKit
 
@@ -39,6 +40,33 @@ private func progress(_ reporting: ReportingOptions) -> ProgressBars {
     ProgressBars(tool: "swa-landscape", reporting: reporting, unit: .items("pts"))
 }
 
+/// Runs `job` whole, as one shard (`--shard I/N --partial FILE`), or as the merge of the
+/// shards' partials (`--merge PARTIAL...`, given the shards' command line), and prints the report.
+private func execute(_ job: LandscapeJob, _ shards: ShardFlags, _ reporting: ReportingOptions) throws {
+    if shards.isMerge {
+        return try emit(job.runMerge(shards.merge, progress: progress(reporting)), reporting)
+    }
+    if let shard = try shards.shardSpec(environment: ProcessInfo.processInfo.environment), let partial = shards.partial {
+        let done = try job.runShard(shard, partial: partial, overwrite: job.overwrite, tool: "swa-landscape \(swaReleaseVersion)",
+                                    progress: progress(reporting))
+        if !reporting.quiet {
+            print("shard \(shard): points \(done.range.lowerBound)..<\(done.range.upperBound) of \(done.total) -> \(partial)")
+        }
+        return
+    }
+    try emit(job.run(progress: progress(reporting)), reporting)
+}
+
+extension SWALandscape {
+    /// The shard rules of swa-landscape: a shard writes a partial (no table, CSV or plot; the merge does).
+    static func validate(_ shards: ShardFlags, _ options: LandscapeOptions) throws {
+        try shards.validateShardWritesPartial()
+        if shards.isShard, options.csv != nil || options.plot != nil {
+            throw ValidationError("--csv and --plot go with --merge: a shard writes only its partial result")
+        }
+    }
+}
+
 extension SWALandscape {
     struct Line: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -63,9 +91,12 @@ extension SWALandscape {
         @OptionGroup(title: "Data and outputs") var options: LandscapeOptions
         @OptionGroup(title: "Model") var model: ModelOptions
         @OptionGroup(title: "Reporting") var reporting: ReportingOptions
+        @OptionGroup(title: "Shards (docs/SCALE.md)") var shards: ShardFlags
+
+        func validate() throws { try SWALandscape.validate(shards, options) }
 
         func run() throws {
-            try emit(options.job(.line(a: a, b: b, steps: steps), model: model).run(progress: progress(reporting)), reporting)
+            try execute(options.job(.line(a: a, b: b, steps: steps), model: model), shards, reporting)
         }
     }
 
@@ -107,18 +138,20 @@ extension SWALandscape {
         @OptionGroup(title: "Data and outputs") var options: LandscapeOptions
         @OptionGroup(title: "Model") var model: ModelOptions
         @OptionGroup(title: "Reporting") var reporting: ReportingOptions
+        @OptionGroup(title: "Shards (docs/SCALE.md)") var shards: ShardFlags
 
         func validate() throws {
             guard directions >= 1 else { throw ValidationError("--directions must be at least 1, got \(directions)") }
             if let threshold, !(threshold > 0 && threshold.isFinite) {
                 throw ValidationError("--threshold must be a positive number of nats, got \(threshold)")
             }
+            try SWALandscape.validate(shards, options)
         }
 
         func run() throws {
             let kind = LandscapeJob.Kind.width(models: models, directions: directions, distances: distances, threshold: threshold)
             let job = options.job(kind, model: model, directions: RandomDirections(seed: seed, normalization: normalize, ignore: ignore))
-            try emit(job.run(progress: progress(reporting)), reporting)
+            try execute(job, shards, reporting)
         }
     }
 
@@ -156,12 +189,14 @@ extension SWALandscape {
         @OptionGroup(title: "Data and outputs") var options: LandscapeOptions
         @OptionGroup(title: "Model") var model: ModelOptions
         @OptionGroup(title: "Reporting") var reporting: ReportingOptions
+        @OptionGroup(title: "Shards (docs/SCALE.md)") var shards: ShardFlags
 
         func validate() throws {
             if pca.isEmpty, points.count != 3 { throw ValidationError("plane needs three checkpoints W1 W2 W3 (or --pca RUN), got \(points.count)") }
             if !pca.isEmpty, !points.isEmpty { throw ValidationError("give either three checkpoints or --pca RUN, not both") }
             guard grid >= 2 else { throw ValidationError("--grid must be at least 2, got \(grid)") }
             guard margin >= 0, margin.isFinite else { throw ValidationError("--margin must be a fraction >= 0, got \(margin)") }
+            try SWALandscape.validate(shards, options)
         }
 
         func run() throws {
@@ -169,7 +204,7 @@ extension SWALandscape {
                 ? .plane(points: points, grid: grid, margin: margin, marks: mark)
                 : .trajectory(inputs: pca, selection: selection.selection, grid: grid, margin: margin, marks: mark)
             let job = options.job(kind, model: model, directions: RandomDirections(seed: 0, ignore: ignore))
-            try emit(job.run(progress: progress(reporting)), reporting)
+            try execute(job, shards, reporting)
         }
     }
 }

@@ -32,6 +32,26 @@ public enum OutputDType: Sendable, Equatable {
     /// Float tensors are rounded to this dtype (`--dtype f32|f16|bf16`).
     case convert(DType)
 
+    /// `keep`, or the target's name in lower case (`f32`, `bf16` ...): as `--dtype` takes it,
+    /// and as partial results record it.
+    public var optionText: String {
+        switch self {
+        case .keep: "keep"
+        case let .convert(dtype): dtype.name.lowercased()
+        }
+    }
+
+    /// The dtype choice `optionText` names; nil for anything else.
+    public init?(optionText text: String) {
+        if text == "keep" {
+            self = .keep
+        } else if let dtype = DType(rawValue: text.uppercased()), dtype.isFloatingPoint {
+            self = .convert(dtype)
+        } else {
+            return nil
+        }
+    }
+
     /// The output dtype of a tensor stored as `input`.
     func resolve(_ input: DType) -> DType {
         guard input.isFloatingPoint, case let .convert(target) = self else { return input }

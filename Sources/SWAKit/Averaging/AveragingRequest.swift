@@ -25,6 +25,13 @@ public struct AveragingRequest: Sendable {
     /// `-o FOLDER/`). When `sideFilesFrom` is nil, a folder output copies the non-weight files
     /// of the last input, if that input is a model folder or an index.
     public var outputOptions = OutputOptions()
+    /// Only these tensors (indices in the first input's tensor order) are written; every input
+    /// is still read whole, to hash it for `swa.sources` (a tensor-range shard, docs/SCALE.md).
+    /// `nil`: all tensors.
+    public var tensorRange: Range<Int>?
+    /// What the combined (float, averaged) tensors become: the average, or the undivided
+    /// Float64 sums of a checkpoint-range shard, or the average of such sums.
+    public var combinedTensors: CombinedTensorFinish = .average
 
     /// A request; `threads` below 1 counts as 1. `validate()` checks the method against the inputs.
     public init(inputs: [CheckpointEntry], method: AveragingMethod, buffers: BufferPolicy = .average,
@@ -71,6 +78,19 @@ public struct AveragingRequest: Sendable {
             }
         }
     }
+}
+
+/// What the combined tensors of an average become (`AveragingRequest.combinedTensors`).
+public enum CombinedTensorFinish: Sendable, Equatable {
+    /// Σ wᵢ·xᵢ / Σ wᵢ rounded once to the output dtype: the average.
+    case average
+    /// Σ wᵢ·xᵢ over the inputs, undivided, stored as F64: one checkpoint-range shard's partial
+    /// sums. Copied tensors (BN counters, integer tensors) keep their dtype.
+    case float64Sums
+    /// The inputs are partial sums of one run in shard order: Σ over them, divided by
+    /// `divisor` (the run's Σ wᵢ) and rounded once to `--dtype` applied to `inputDTypes[name]`,
+    /// the dtype the summed tensor had in the checkpoints.
+    case averageOfSums(divisor: Double, inputDTypes: [String: DType])
 }
 
 /// What `swa-avg` did; printed by `--json` (snake_case keys).

@@ -11,8 +11,8 @@ extension StreamingAverager {
     /// lockstep, but memory grows with the model (8 bytes per element) and inputs are
     /// decompressed one after another.
     func averageWithAccumulator(_ tensors: [TensorInfo], writer: any CheckpointOutput, onChunk: () -> Void) throws -> [String] {
-        let combiners = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { index, tensor in
-            (tensor.name, TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .inTurn))
+        let combiners = Dictionary(uniqueKeysWithValues: tensors.map { tensor in
+            (tensor.name, TensorCombiner(tensor: tensor, outputDType: outputDType(of: tensor), request: request, arrival: .inTurn))
         })
         let storage = combiners.mapValues { CombinerStorage(wholeTensorFor: $0) }
         let largest = tensors.map(\.byteCount).max() ?? 0
@@ -32,7 +32,7 @@ extension StreamingAverager {
         }
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, writer.tensors.map(\.byteCount).max() ?? 0), alignment: 64)
         defer { output.deallocate() }
-        for tensor in tensors {
+        for (index, tensor) in tensors.enumerated() where writesTensor(index) {
             let combiner = combiners[tensor.name]!, slots = storage[tensor.name]!.slots
             let finite = combiner.emit(count: tensor.elementCount, from: slots, into: output.baseAddress!)
             // Each input was scanned for NaN and Inf as it arrived; what is left is overflow.

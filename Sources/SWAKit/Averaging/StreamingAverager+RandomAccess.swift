@@ -47,7 +47,7 @@ extension StreamingAverager {
         let offsets = request.inputs.map { entry in
             Dictionary(uniqueKeysWithValues: entry.header.tensors.map { ($0.name, $0.dataOffsets.lowerBound) })
         }
-        for combiner in work.combiners {
+        for (index, combiner) in work.combiners.enumerated() where writesTensor(index) {
             let tensor = combiner.tensor
             // checkSameTensors matched every name, dtype and shape to the first input's.
             let starts = try offsets.enumerated().map { index, table in

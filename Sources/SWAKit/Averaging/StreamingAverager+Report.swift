@@ -9,12 +9,14 @@ extension StreamingAverager {
     /// Metadata of the averaged checkpoint: the last input's keys carried through (graph,
     /// preprocessing, unknown keys), its training state (position, `swa.lr` ...) dropped, and
     /// what was done added.
-    func outputMetadata(hashes: [String]) -> [String: String] {
+    /// - Parameter weights: each input's share of the result, when not `request.effectiveWeights`
+    ///   (a checkpoint-range shard records its inputs' shares of the whole run's average).
+    func outputMetadata(hashes: [String], weights: [Double]? = nil) -> [String: String] {
         var metadata = request.inputs.last!.header.checkpointMetadata
         metadata.removeTrainingState()
         metadata.averagedCount = request.inputs.count
         metadata.method = request.method.metadataValue
-        let weights = request.effectiveWeights
+        let weights = weights ?? request.effectiveWeights
         metadata.setSources(zip(request.inputs, hashes).enumerated().map { index, pair in
             SourceRecord(name: pair.0.fileName, sha256: pair.1, position: pair.0.position, weight: weights[index])
         })

@@ -39,6 +39,11 @@ public final class StreamingAverager {
     ///   - note: receives a line for the user when the accumulator fallback is taken.
     ///   - onChunk: called on the calling thread after each chunk (progress).
     public func run(note: (String) -> Void = { _ in }, onChunk: () -> Void = {}) throws -> AveragingReport {
+        try run(note: note, onChunk: onChunk) { outputMetadata(hashes: $0) }
+    }
+
+    /// `run`, with the output's metadata made by `metadata` from the inputs' SHA-256 (hex, input order).
+    func run(note: (String) -> Void, onChunk: () -> Void, metadata: ([String]) throws -> [String: String]) throws -> AveragingReport {
         let started = Date()
         let strategy = try chooseStrategy()
         switch strategy {
@@ -49,7 +54,6 @@ public final class StreamingAverager {
             note("the inputs lay out their tensors in different orders; averaging through an accumulator of the model's size instead of streaming")
         }
         let reference = request.inputs[0].header.tensors
-        let outputSpecs = reference.map { TensorSpec(name: $0.name, dtype: request.outputDType.resolve($0.dtype), shape: $0.shape) }
         let writer = try makeCheckpointOutput(destination: request.destination, tensors: outputSpecs, overwrite: request.overwrite,
                                               options: outputOptions)
         do {
@@ -58,7 +62,7 @@ public final class StreamingAverager {
             case .randomAccess: try averageByRandomAccess(reference, writer: writer, onChunk: onChunk)
             case .accumulator: try averageWithAccumulator(reference, writer: writer, onChunk: onChunk)
             }
-            let (bytes, frames) = try writer.finish(metadata: outputMetadata(hashes: hashes))
+            let (bytes, frames) = try writer.finish(metadata: metadata(hashes))
             return report(hashes: hashes, strategy: strategy.rawValue,
                           outputBytes: bytes, frames: frames, seconds: Date().timeIntervalSince(started))
         } catch {
@@ -79,12 +83,19 @@ public final class StreamingAverager {
         let work = try SideBySideWork(self, tensors: tensors, writer: writer)
         defer { work.output.deallocate() }
         let (chunkElements, inputs, storage, output) = (work.chunkElements, work.inputs, work.storage, work.output)
-        for combiner in work.combiners {
+        for (index, combiner) in work.combiners.enumerated() {
             let tensor = combiner.tensor
+            let written = writesTensor(index)
             var done = 0
             while done < tensor.elementCount || (done == 0 && tensor.elementCount == 0) {
                 let elements = min(chunkElements, tensor.elementCount - done)
                 try readChunk(inputs, byteCount: elements * tensor.dtype.byteSize)
+                guard written else {
+                    // Another shard's tensor: read past (and hashed), not combined.
+                    done += elements
+                    if elements == 0 { break }
+                    continue
+                }
                 try combineChunk(inputs, combiner, elements: elements, firstElement: done, slots: storage.slots, output: output.baseAddress!)
                 try writer.writeData(UnsafeRawBufferPointer(rebasing: output[..<(elements * combiner.outputDType.byteSize)]))
                 done += elements
@@ -111,8 +122,8 @@ public final class StreamingAverager {
             chunkElements = max(4096, min(1 << 20, Self.bufferBudget(request) / request.inputs.count / 8))
             let chunkElements = chunkElements
             inputs = try request.inputs.map { try AveragingInput(entry: $0, bufferByteCount: chunkElements * 8, counter: averager.bytesRead) }
-            combiners = tensors.enumerated().map { index, tensor in
-                TensorCombiner(tensor: tensor, outputDType: writer.tensors[index].dtype, request: request, arrival: .sideBySide)
+            combiners = tensors.map { tensor in
+                TensorCombiner(tensor: tensor, outputDType: averager.outputDType(of: tensor), request: request, arrival: .sideBySide)
             }
             // Kept bytes only for the chunks of copied tensors: BN statistics and counters are small.
             let keptByteCount = combiners.filter { $0.rule != .combine }

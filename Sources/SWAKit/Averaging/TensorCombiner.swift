@@ -66,7 +66,11 @@ struct TensorCombiner: Sendable {
         inputs = request.inputs.map(\.path)
         destination = request.destination
         coefficients = request.inputs.indices.map(request.method.coefficients(input:))
-        divisor = request.method.divisor
+        divisor = switch request.combinedTensors {
+        case .average: request.method.divisor
+        case .float64Sums: 1
+        case let .averageOfSums(divisor, _): divisor
+        }
     }
 
     // MARK: - Taking the inputs

@@ -12,7 +12,7 @@ extension LandscapeJob {
         let start = inputs.first.parameters, end = try inputs.load(b)
         let evaluator = inputs.evaluator
         let ts = steps.values
-        let metrics = try PointSweep(workers: workers).run(count: ts.count, title: "line", progress: progress) { index in
+        let metrics = try sweepPoints(count: ts.count, title: "line", inputs: inputs, progress: progress) { index in
             let t = ts[index]
             return try evaluator.evaluate(ModelParameters.linearCombination(1 - t, start, t, end, over: .all))
         }
@@ -50,7 +50,7 @@ extension LandscapeJob {
             }
         }
         let work = tasks
-        let metrics = try PointSweep(workers: workers).run(count: work.count, title: "width", progress: progress) { index in
+        let metrics = try sweepPoints(count: work.count, title: "width", inputs: inputs, progress: progress) { index in
             let task = work[index], w = weights[task.model]
             guard let direction = task.direction else { return try evaluator.evaluate(w) }
             let d = try directions.direction(direction, for: w)

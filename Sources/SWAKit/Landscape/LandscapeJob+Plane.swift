@@ -33,7 +33,7 @@ extension LandscapeJob {
         let own = placed.map(\.2)
         // Lattice points (b-major, a fastest), then the placed models at their own weights.
         let latticeCount = grid * grid
-        let metrics = try PointSweep(workers: workers).run(count: latticeCount + own.count, title: "plane", progress: progress) { index in
+        let metrics = try sweepPoints(count: latticeCount + own.count, title: "plane", inputs: inputs, progress: progress) { index in
             if index >= latticeCount { return try evaluator.evaluate(own[index - latticeCount]) }
             return try evaluator.evaluate(basis.point(a: aValues[index % grid], b: bValues[index / grid]))
         }

@@ -42,6 +42,8 @@ public struct LandscapeJob: Sendable {
     public var overwrite: Bool
     /// Which state dict of PyTorch inputs and what to strip from its names (`--key`, `--strip-prefix`).
     public var archiveOptions: ArchiveOptions = .none
+    /// Evaluate every point, one shard's, or none (a merge): `runShard`, `runMerge`.
+    var pointSource: LandscapePointSource = .evaluate
 
     public init(kind: Kind, modelSource: ModelSource, train: DataRequest, test: DataRequest,
                 batchNorm: LandscapeBatchNorm = .update, directions: RandomDirections = RandomDirections(seed: 0),
@@ -101,6 +103,14 @@ struct LandscapeInputs {
     let testSummary: EvaluationReport.DataSummary
     /// How every model of the job is read (`--key`, `--strip-prefix`).
     let archiveOptions: ArchiveOptions
+    /// The training and test data as opened, for their digests (`dataDigests`).
+    let trainSet: DataSet
+    let testSet: DataSet
+
+    /// The SHA-256 of the training and the test data (read once more; a sharded run's identity).
+    func dataDigests() throws -> [InputDigest] {
+        [try InputDigest.data(trainSet), try InputDigest.data(testSet)]
+    }
 
     /// Loads `path` with `job`'s graph source and opens both data sets for it, decoded once.
     init(firstModel path: String, job: LandscapeJob) throws {
@@ -108,6 +118,8 @@ struct LandscapeInputs {
         archiveOptions = job.archiveOptions
         first = try LoadedModel(path: path, source: job.modelSource, options: job.archiveOptions)
         let trainData = try job.train.open(for: first), testData = try job.test.open(for: first)
+        trainSet = trainData
+        testSet = testData
         let train = try CachedBatchSource(trainData, memoryBudget: job.dataCacheBudget)
         let test = try CachedBatchSource(testData, memoryBudget: job.dataCacheBudget)
         guard train.hasLabels else { throw SWAError(file: train.path, "has no labels '\(job.train.yKey)' to compute the train loss with") }
