@@ -11,6 +11,8 @@
 #               N checkpoint-range partial sums (all N at once) and the merge;
 #               sha256sum of every input: what each tensor-range shard pays to hash them.
 #   swa-landscape  a line of SWA_BENCH_POINTS points on the fixtures: single, N shards at once, merge.
+#   swa-bn-update  the fixture SWA model over the fixture training data: single, N shards, merge.
+#   swa-eval       the fixture model and its 20-checkpoint ensemble on the test data: the same.
 # N is SWA_BENCH_SHARDS (default 2, the cores here). Prints a markdown table of seconds and of
 # ratios to the single process, and the CPU and BLAS kernels.
 set -euo pipefail
@@ -90,6 +92,16 @@ line="line $root/fixtures/checkpoints/ckpt-020.safetensors.zst $root/fixtures/ch
 measure "landscape single" "$landscape $line --quiet"
 measure_sharded "landscape" "$landscape $line --shard @I@/$shards --partial $out/l@I@.swa --quiet" "$landscape $line --merge $out/l*.swa --quiet"
 
+fixtures=$root/fixtures bn="$bin/swa-bn-update" eval="$bin/swa-eval"
+"$avg" "$fixtures/checkpoints" -o "$work/swa.bin" -q
+"$bn" "$work/swa.bin" --data "$fixtures/data/train.npz" -o "$work/swa-bn.bin" -q
+bn_args="$work/swa.bin --data $fixtures/data/train.npz"
+measure "bn single" "$bn $bn_args -o $out/bn.bin -q"
+measure_sharded "bn" "$bn $bn_args --shard @I@/$shards --partial $out/b@I@.swa -q" "$bn $work/swa.bin --merge $out/b*.swa -o $out/bn.bin -q"
+eval_args="$work/swa-bn.bin --ensemble $fixtures/checkpoints --data $fixtures/data/test.npz"
+measure "eval single" "$eval $eval_args --json"
+measure_sharded "eval" "$eval $eval_args --shard @I@/$shards --partial $out/e@I@.swa -q" "$eval --merge $out/e*.swa --json"
+
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 total_mb=$(python3 -c "print(round($count * $megabytes))")
 echo "swa-avg over $count checkpoints x $megabytes MB ($total_mb MB), swa-landscape line of $points points on the fixtures; $shards shards at once; median of $runs"
@@ -103,5 +115,9 @@ for kind in "avg tensors" "avg sums"; do
 done
 l=${results[landscape single]}
 echo "| swa-landscape line | $l | ${results[landscape shards]} | $(ratio "${results[landscape shards]}" "$l") | ${results[landscape merge]} | $(ratio "${results[landscape merge]}" "$l") |"
+for kind in bn eval; do
+  b=${results[$kind single]}
+  echo "| swa-$([ $kind = bn ] && echo bn-update || echo eval) (fixtures) | $b | ${results[$kind shards]} | $(ratio "${results[$kind shards]}" "$b") | ${results[$kind merge]} | $(ratio "${results[$kind merge]}" "$b") |"
+done
 echo
 echo "sha256sum of all inputs (what each tensor-range shard hashes): ${results[sha256 of the inputs]} s = $(ratio "${results[sha256 of the inputs]}" "$s") of the single average"
