@@ -109,23 +109,11 @@ public final class DataSet {
             var hasher = SHA256()
             if let folder = container as? ImageFolderArchive {
                 hasher.update(data: folder.listingDigestInput)
-                return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                return hasher.finalize().hexString
             }
             let files = (container as? CIFARArchive)?.files.map(\.path) ?? [path]
-            for path in files { try Self.hash(fileAt: path, into: &hasher) }
-            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        }
-    }
-
-    private static func hash(fileAt path: String, into hasher: inout SHA256) throws {
-        let file = try InputFile(path: path)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        try buffer.withUnsafeMutableBytes { chunk in
-            while true {
-                let count = try file.read(into: chunk)
-                if count == 0 { break }
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
-            }
+            for path in files { try hasher.update(fileAt: path) }
+            return hasher.finalize().hexString
         }
     }
 

@@ -41,33 +41,17 @@ public struct InputDigest: Sendable, Equatable, Codable {
                 var memberIsDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: member, isDirectory: &memberIsDirectory), !memberIsDirectory.boolValue else { continue }
                 hasher.update(data: Array(name.utf8) + [0])
-                try hash(fileAt: member, into: &hasher)
+                try hasher.update(fileAt: member)
             }
         } else {
-            try hash(fileAt: path, into: &hasher)
+            try hasher.update(fileAt: path)
         }
-        return InputDigest(name: path, sha256: hex(hasher.finalize()))
+        return InputDigest(name: path, sha256: hasher.finalize().hexString)
     }
 
     /// The digest of a data set (`DataSet.sha256`: a file's bytes, a CIFAR folder's batch
     /// files, an image folder's listing).
     public static func data(_ dataSet: DataSet) throws -> InputDigest {
         InputDigest(name: dataSet.path, sha256: try dataSet.sha256)
-    }
-
-    private static func hash(fileAt path: String, into hasher: inout SHA256) throws {
-        let file = try InputFile(path: path)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        try buffer.withUnsafeMutableBytes { chunk in
-            while true {
-                let count = try file.read(into: chunk)
-                if count == 0 { break }
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
-            }
-        }
-    }
-
-    private static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }
