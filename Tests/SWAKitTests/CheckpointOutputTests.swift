@@ -126,19 +126,6 @@ import Testing
         }
     }
 
-    /// What a signal's cleanup does (SignalCleanup calls `removeAll`): a registered temporary
-    /// folder goes with the files written into it.
-    @Test func cleanupRemovesATemporaryFolderWithItsFiles() throws {
-        try TestSupport.withTemporaryDirectory { folder in
-            let registry = TemporaryFileRegistry()
-            let temporary = try registry.createFolder(besides: folder + "/avg", suffix: "swa-tmp")
-            try Data("shard".utf8).write(to: URL(fileURLWithPath: temporary + "/model.safetensors"))
-            #expect(TestSupport.contents(of: folder).count == 1)
-            #expect(registry.removeAll() == 1)
-            #expect(TestSupport.contents(of: folder).isEmpty)
-        }
-    }
-
     @Test func sideFilesAreConfigurationNotWeightsOrTrainingState() {
         for name in ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                      "tokenizer.model", "vocab.json", "merges.txt", "chat_template.jinja", "README.md"] {

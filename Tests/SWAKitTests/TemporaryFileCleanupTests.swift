@@ -13,7 +13,8 @@ import Testing
     /// `count` unfinished outputs in `folder`, each with a few bytes written, listed in `registry`.
     private func openOutputs(_ count: Int, in folder: String, registry: TemporaryFileRegistry) throws -> [AtomicOutputFile] {
         try (0..<count).map { index in
-            let output = try AtomicOutputFile(destination: "\(folder)/out-\(index).bin", overwrite: false, registry: registry)
+            let output = try AtomicOutputFile(destination: "\(folder)/out-\(index).bin", overwrite: false, registry: registry,
+                                            allowUnnamed: false)
             try [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 16).withUnsafeBytes { try output.write($0) }
             return output
         }

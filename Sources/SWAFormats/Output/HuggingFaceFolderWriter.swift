@@ -15,9 +15,11 @@ import Musl
 /// - the non-weight files of `options.sideFilesFrom` (`config.json`, tokenizer and generation
 ///   files), never its weights, optimizer, scheduler, RNG or trainer state (`isSideFile`).
 ///
-/// Everything is written into a hidden temporary folder beside the destination, registered
-/// with `TemporaryFileRegistry`, and renamed into place at `finish`: the folder appears whole
-/// or not at all. An existing folder is replaced only with `overwrite` (an empty one always).
+/// Every file is written as a `PendingFile` beside the destination (unnamed where the file
+/// system allows `O_TMPFILE`, so nothing is left even after SIGKILL); at `finish` they are
+/// gathered into a hidden folder that is renamed into place (`TemporaryFileRegistry.commitFolder`):
+/// the folder appears whole or not at all. An existing folder is replaced only with
+/// `overwrite` (an empty one always).
 public final class HuggingFaceFolderWriter: CheckpointOutput {
     public let tensors: [TensorSpec]
     /// The destination without its trailing slash.
@@ -28,7 +30,7 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
     private let overwrite: Bool
     private let spool: DataSpool
     private let dataByteCount: Int
-    private var temporaryFolder: String?
+    private var finished = false
 
     /// Prepares to write `tensors` as a folder at `destination`.
     /// - Throws: if `destination` is a file or a non-empty folder and `overwrite` is false, if
@@ -44,11 +46,9 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
         shardPlan = Self.planShards(tensors, maxShardByteCount: options.maxShardByteCount)
         dataByteCount = tensors.reduce(0) { $0 + $1.byteCount }
         try Self.checkDestination(trimmed, overwrite: overwrite)
+        TemporaryFileRegistry.shared.removeStaleFiles(besides: trimmed)
         spool = try DataSpool(besides: trimmed)
-        temporaryFolder = try TemporaryFileRegistry.shared.createFolder(besides: trimmed, suffix: "swa-tmp")
     }
-
-    deinit { discard() }
 
     /// Shards as `transformers` fills them: tensors in order, a new shard when the next tensor
     /// would take the current one past `maxShardByteCount` bytes of data.
@@ -84,50 +84,49 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
 
     @discardableResult
     public func finish(metadata: [String: String]) throws -> (fileByteCount: Int, frameCount: Int) {
-        guard let folder = temporaryFolder else { throw SWAError(file: destination, "internal: finish after discard") }
+        guard !finished else { throw SWAError(file: destination, "internal: finish after discard or finish") }
+        finished = true
         guard spool.byteCount == dataByteCount else {
             throw SWAError(file: destination, "internal: \(spool.byteCount) of \(dataByteCount) bytes of tensor data written")
         }
         let shardMetadata = metadataForPyTorch(metadata)
         var written = 0
         var weightMap: [(String, String)] = []
+        var files: [NewFile] = []
         for (range, name) in zip(shardPlan, shardNames) {
             let specs = Array(tensors[range])
-            let file = try NewFile(path: folder + "/" + name, reportedAs: destination + "/" + name)
+            let file = try NewFile(name: name, in: destination)
+            files.append(file)
             let prefix = SafetensorsHeader(laying: specs, metadata: shardMetadata).encodedPrefix()
             try prefix.withUnsafeBytes { try file.write($0) }
             let shardData = specs.reduce(0) { $0 + $1.byteCount }
             try spool.copy(shardData) { try file.write($0) }
-            try file.close()
+            try file.sync()
             written += prefix.count + shardData
             weightMap += specs.map { ($0.name, name) }
         }
         if shardPlan.count > 1 {
             let index = Self.indexJSON(totalSize: dataByteCount, weightMap: weightMap)
-            let file = try NewFile(path: folder + "/" + ModelFolder.indexName, reportedAs: destination + "/" + ModelFolder.indexName)
+            let file = try NewFile(name: ModelFolder.indexName, in: destination)
+            files.append(file)
             try index.withUnsafeBytes { try file.write($0) }
-            try file.close()
+            try file.sync()
             written += index.count
         }
         if let source = options.sideFilesFrom {
-            written += try copySideFiles(from: source, into: folder)
+            let (copies, bytes) = try copySideFiles(from: source)
+            files += copies
+            written += bytes
         }
-        syncFolder(folder)
+        TestHooks.pauseBeforeCommit(of: destination)
         try Self.checkDestination(destination, overwrite: overwrite)
-        let failure = TemporaryFileRegistry.shared.replace(destination, withFolder: folder)
-        guard failure == 0 else {
-            throw SWAError(file: destination, "cannot rename the finished temporary folder into place: \(errnoDescription(failure))")
-        }
-        temporaryFolder = nil
+        try TemporaryFileRegistry.shared.commitFolder(files.map { ($0.name, $0.file) }, to: destination, suffix: "swa-tmp")
         syncFolder(SWAFormats.folder(of: destination))
         return (written, 0)
     }
 
-    public func discard() {
-        guard let folder = temporaryFolder else { return }
-        temporaryFolder = nil
-        TemporaryFileRegistry.shared.remove(folder)
-    }
+    /// Abandons the folder: the files written so far vanish when released, nothing appears.
+    public func discard() { finished = true }
 
     // MARK: - The index and the side files
 
@@ -153,9 +152,9 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
         return !trainingState.contains(where: lowered.hasPrefix)
     }
 
-    /// Copies the side files of `source` (regular files only, not subfolders) into `folder`.
-    /// - Returns: the bytes copied.
-    private func copySideFiles(from source: String, into folder: String) throws -> Int {
+    /// Copies the side files of `source` (regular files only, not subfolders) into new files.
+    /// - Returns: the files, synced, and the bytes copied.
+    private func copySideFiles(from source: String) throws -> (files: [NewFile], byteCount: Int) {
         guard let directory = opendir(source) else {
             throw SWAError(file: source, "cannot list the folder to copy its configuration files: \(errnoDescription(errno))")
         }
@@ -165,11 +164,13 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
         }
         closedir(directory)
         var copied = 0
+        var files: [NewFile] = []
         for name in names.sorted() where Self.isSideFile(name) {
             let path = ModelFolder.join(source, name)
             guard ModelFolder.isRegularFile(path) else { continue }
             let input = try InputFile(path: path)
-            let output = try NewFile(path: folder + "/" + name, reportedAs: destination + "/" + name)
+            let output = try NewFile(name: name, in: destination)
+            files.append(output)
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             while true {
                 let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
@@ -177,9 +178,9 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
                 try buffer.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
                 copied += count
             }
-            try output.close()
+            try output.sync()
         }
-        return copied
+        return (files, copied)
     }
 
     /// Refuses a file, or a folder that is not empty, unless `overwrite`.
@@ -200,35 +201,31 @@ public final class HuggingFaceFolderWriter: CheckpointOutput {
     }
 }
 
-/// A new file in a temporary folder, written front to back, synced and closed by `close()`.
-/// Errors name `reportedAs`, the path the file will have once the folder is in place.
+/// One file of the folder being written: a `PendingFile` beside the folder's destination, given
+/// its place at `commitFolder`. Errors name the path the file will have once the folder is in
+/// place. Released, it is closed, and a named fallback file is removed if it was not moved.
 private final class NewFile {
-    private var descriptor: Int32
+    /// The file's name inside the folder.
+    let name: String
+    let file: PendingFile
     private let reportedAs: String
 
-    init(path: String, reportedAs: String) throws {
-        self.reportedAs = reportedAs
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else { throw SWAError(file: reportedAs, "cannot create: \(errnoDescription(errno))") }
+    init(name: String, in destination: String) throws {
+        self.name = name
+        reportedAs = destination + "/" + name
+        file = try TemporaryFileRegistry.shared.createPendingFile(besides: destination, suffix: "swa-tmp")
     }
 
-    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
+    deinit { TemporaryFileRegistry.shared.discard(file) }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws { try writeAll(descriptor, bytes, path: reportedAs) }
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try writeAll(file.descriptor, bytes, path: reportedAs) }
 
-    /// The corresponding C functions are `fsync` and `close`.
-    func close() throws {
-        defer { descriptor = -1 }
-        guard fsync(descriptor) == 0 else { throw SWAError(file: reportedAs, "cannot sync to disk: \(errnoDescription(errno))") }
-        guard Glibc.close(descriptor) == 0 else { throw SWAError(file: reportedAs, "cannot close: \(errnoDescription(errno))") }
-    }
-}
-
-/// Syncs a folder's entries to disk (best effort). The corresponding C function is `fsync`.
-private func syncFolder(_ path: String) {
-    let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if descriptor >= 0 {
-        fsync(descriptor)
-        close(descriptor)
+    /// Syncs the file to disk and gives it the permissions a new file gets (a named fallback
+    /// file is made 0600). The corresponding C functions are `fchmod` and `fsync`.
+    func sync() throws {
+        if !file.isUnnamed, fchmod(file.descriptor, 0o666 & ~processUmask) != 0 {
+            throw SWAError(file: reportedAs, "cannot set the permissions: \(errnoDescription(errno))")
+        }
+        guard fsync(file.descriptor) == 0 else { throw SWAError(file: reportedAs, "cannot sync to disk: \(errnoDescription(errno))") }
     }
 }

@@ -6,74 +6,81 @@ import Musl
 
 /// An output file that appears whole or not at all.
 ///
-/// Bytes go to a temporary file in the destination's folder (so the final `rename` stays on
-/// one file system). `commit()` syncs it to disk and renames it over the destination; any
-/// other ending (an error, `discard()`, release) removes it and leaves an existing destination
-/// untouched. While it exists, the temporary file is listed in a `TemporaryFileRegistry`, so a
-/// tool interrupted by a signal removes it too (docs/FORMAT.md).
+/// Bytes go to a `PendingFile` in the destination's folder (so the final link or rename stays
+/// on one file system): on Linux an unnamed file (`O_TMPFILE`), which vanishes with the
+/// process however it ends, even by SIGKILL; where the file system refuses that, a hidden
+/// `.NAME.swa-tmp-XXXXXX` listed in a `TemporaryFileRegistry`, so a tool interrupted by
+/// SIGINT, SIGTERM or SIGHUP removes it too, and the next output to the same destination
+/// removes one a SIGKILL left. `commit()` syncs the file and gives it the destination's name;
+/// any other ending (an error, `discard()`, release) leaves an existing destination untouched
+/// (docs/RELIABILITY.md, "Fault injection").
 public final class AtomicOutputFile {
     /// Where the file will appear.
     public let destination: String
     /// Whether an existing destination may be replaced.
     public let overwrite: Bool
-    private let temporaryPath: String
+    private let file: PendingFile
     private let registry: TemporaryFileRegistry
-    private var descriptor: Int32
     private var finished = false
 
-    /// Creates the temporary file; fails at once if `destination` exists and `overwrite` is false.
+    /// Creates the pending file; fails at once if `destination` exists and `overwrite` is false.
     public convenience init(destination: String, overwrite: Bool) throws {
         try self.init(destination: destination, overwrite: overwrite, registry: .shared)
     }
 
-    /// Creates the temporary file and lists it in `registry` (tests pass their own).
-    init(destination: String, overwrite: Bool, registry: TemporaryFileRegistry) throws {
+    /// Creates the pending file (named and listed in `registry` unless `allowUnnamed`; tests
+    /// pass their own registry), after removing what killed writers left for `destination`.
+    init(destination: String, overwrite: Bool, registry: TemporaryFileRegistry, allowUnnamed: Bool = true) throws {
         self.destination = destination
         self.overwrite = overwrite
         self.registry = registry
         try Self.checkDestination(destination, overwrite: overwrite)
-        (descriptor, temporaryPath) = try registry.createFile(besides: destination, suffix: "swa-tmp")
+        registry.removeStaleFiles(besides: destination)
+        file = try registry.createPendingFile(besides: destination, suffix: "swa-tmp", allowUnnamed: allowUnnamed)
     }
 
     deinit { discard() }
 
+    /// Whether the bytes go to an unnamed file (`O_TMPFILE`) rather than a hidden named one.
+    var isUnnamed: Bool { file.isUnnamed }
+
     /// Appends `bytes`. The corresponding C function is `write`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try writeAll(descriptor, bytes, path: destination)
+        guard !finished else { throw SWAError(file: destination, "internal: write after the output was discarded or committed") }
+        try writeAll(file.descriptor, bytes, path: destination)
     }
 
-    /// Gives the file the permissions a new file gets (0666 less the umask: `mkstemp` makes
-    /// it 0600), syncs, closes and renames it to the destination.
-    /// The corresponding C functions are `fchmod`, `fsync` and `rename`.
+    /// Syncs the file and gives it the destination's name: `linkat` for an unnamed file
+    /// (through a hidden name and `rename` when it replaces an existing file), `rename` for a
+    /// named one, whose permissions are first set to what a new file gets (0666 less the
+    /// umask; `mkstemp` makes it 0600). Then the folder is synced, so the name survives a crash.
+    /// The corresponding C functions are `fchmod`, `fsync`, `linkat` and `rename`.
     public func commit() throws {
         guard !finished else { throw SWAError(file: destination, "internal: commit after the output was discarded or committed") }
         defer { discard() }
-        guard fchmod(descriptor, 0o666 & ~processUmask) == 0 else {
+        if !file.isUnnamed, fchmod(file.descriptor, 0o666 & ~processUmask) != 0 {
             throw SWAError(file: destination, "cannot set the permissions of the output: \(errnoDescription(errno))")
         }
-        guard fsync(descriptor) == 0 else { throw SWAError(file: destination, "cannot sync to disk: \(errnoDescription(errno))") }
-        guard close(descriptor) == 0 else { throw SWAError(file: destination, "cannot close: \(errnoDescription(errno))") }
-        descriptor = -1
+        guard fsync(file.descriptor) == 0 else { throw SWAError(file: destination, "cannot sync to disk: \(errnoDescription(errno))") }
+        TestHooks.pauseBeforeCommit(of: destination)
         try Self.checkDestination(destination, overwrite: overwrite)
-        let renameError = registry.rename(temporaryPath, to: destination)
-        guard renameError == 0 else {
-            throw SWAError(file: destination, "cannot rename the finished temporary file into place: \(errnoDescription(renameError))")
+        let failure = registry.commit(file, to: destination, overwrite: overwrite)
+        if failure == EEXIST, !overwrite {
+            throw SWAError(file: destination, "already exists; pass --force to replace it")
+        }
+        guard failure == 0 else {
+            throw SWAError(file: destination, "cannot put the finished output into place: \(errnoDescription(failure))")
         }
         finished = true
-        let folderDescriptor = open(folder(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderDescriptor >= 0 {
-            fsync(folderDescriptor)
-            close(folderDescriptor)
-        }
+        close(file.descriptor)
+        syncFolder(folder(of: destination))
     }
 
-    /// Removes the temporary file; the destination is left as it was.
+    /// Removes the pending file; the destination is left as it was.
     public func discard() {
         guard !finished else { return }
         finished = true
-        if descriptor >= 0 { close(descriptor) }
-        descriptor = -1
-        registry.remove(temporaryPath)
+        registry.discard(file)
     }
 
     /// Throws, naming `destination`, if it is a folder, if it exists and `overwrite` is false,
@@ -134,6 +141,16 @@ func makeTemporaryFile(besides destination: String, suffix: String) throws -> (d
     }
     let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     return (fd, path)
+}
+
+/// Syncs a folder's entries to disk, so a new name in it survives a crash (best effort: some
+/// file systems refuse `fsync` on a folder). The corresponding C function is `fsync`.
+func syncFolder(_ path: String) {
+    let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if descriptor >= 0 {
+        fsync(descriptor)
+        close(descriptor)
+    }
 }
 
 /// The process's file-creation mask, read once from `/proc/self/status` (Linux 4.7 and later)
