@@ -118,6 +118,12 @@ bench-pt: deps
 bench-images: deps
 	@bash Benchmarks/bench-images.sh
 
+# The AVX2 resize and planar-write kernels against PIL's scalar loops in C: CPU time per image,
+# bytes checked identical (needs a C compiler only; seconds)
+.PHONY: bench-resize-kernels
+bench-resize-kernels:
+	@bash Benchmarks/bench-resize-kernels.sh
+
 # Every convolution shape of the presets, the fixture model and the torchvision family fixtures
 # on im2col + OpenBLAS sgemm and on oneDNN, same run, alternating, medians; and the residual add
 # fused as a oneDNN post-op (about 10 minutes; prints Markdown for docs/PERFORMANCE.md).

@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "CBuildInfo"),
         // The CPU's vector extensions (cpuid), to choose BLAS kernels by feature, not by model.
         .target(name: "CCPUFeatures"),
+        // Vector kernels of the image resize (AVX2, chosen at run time through CCPUFeatures).
+        .target(name: "CImageKernels", dependencies: ["CCPUFeatures"]),
         // The layers, bottom up (docs/ARCHITECTURE.md). Each may use only the ones above it.
         // Tensors and file formats: safetensors, zstd, the checkpoint reader and writer, the
         // swa.* metadata schema, atomic output files.
@@ -47,6 +49,7 @@ let package = Package(
                 "SWAFormats",
                 "CTurboJPEG",
                 "CSPNG",
+                "CImageKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]

@@ -23,7 +23,8 @@ tensors = {"conv.weight": torch.randn(4, 3, 1, 1), "bn.weight": torch.ones(4), "
 graph = json.load(open("Benchmarks/tiny-bn-model.json"))
 safetensors.torch.save_file(tensors, sys.argv[1], metadata={"swa.graph": json.dumps(graph)})
 PY
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $count JPEGs of 300-500 px; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+avx2=$(grep -qw avx2 /proc/cpuinfo && echo "AVX2 resize kernels" || echo "no AVX2: Swift resize loops")
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $avx2; $count JPEGs of 300-500 px; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$bin/swa-bn-update" --version | tail -1
 # SWA_BIN_BEFORE: another build's folder (say, the previous commit's), timed in the same rounds.
 before=${SWA_BIN_BEFORE:-}
@@ -36,21 +37,22 @@ images_per_second() {  # the command's images per second, whole command
   end=$(date +%s.%N)
   python3 -c "print(f'{$count / ($end - $start):.1f}')"
 }
-ratios=(); before_ratios=()
+ratios=(); before_ratios=(); swa_rates=(); torch_rates=(); before_rates=()
 for round in $(seq 1 "$rounds"); do
   swa=$(images_per_second "$bin")
   [ -n "$before" ] && old=$(images_per_second "$before")
   torch=$(python3 Benchmarks/images_reference.py "$work/images" --workers 2 | python3 -c "import json,sys; print(f\"{json.load(sys.stdin)['images_per_second']:.1f}\")")
-  ratio=$(python3 -c "print(f'{$swa / $torch:.2f}')"); ratios+=("$ratio")
+  ratio=$(python3 -c "print(f'{$swa / $torch:.2f}')"); ratios+=("$ratio"); swa_rates+=("$swa"); torch_rates+=("$torch")
   line="round $round: swa $swa images/s (whole command), PyTorch DataLoader(num_workers=2) $torch images/s, ratio $ratio"
   if [ -n "$before" ]; then
-    before_ratio=$(python3 -c "print(f'{$old / $torch:.2f}')"); before_ratios+=("$before_ratio")
+    before_ratio=$(python3 -c "print(f'{$old / $torch:.2f}')"); before_ratios+=("$before_ratio"); before_rates+=("$old")
     line="$line; before: $old images/s, ratio $before_ratio"
   fi
   echo "$line; load $(cut -d' ' -f1 /proc/loadavg)"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "median ratio over $rounds rounds: $(median "${ratios[@]}")${before:+ (before: $(median "${before_ratios[@]}"))}"
+echo "medians over $rounds rounds: swa $(median "${swa_rates[@]}") images/s, PyTorch $(median "${torch_rates[@]}") images/s${before:+, before $(median "${before_rates[@]}") images/s}; load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "RATIO swa / PyTorch (decode + preprocess, median of $rounds rounds): $(median "${ratios[@]}")${before:+ (before: $(median "${before_ratios[@]}"))}; goal 2.00"
 [ -n "${SWA_BENCH_SKIP_RESNET:-}" ] && exit 0
 
 # A full BN pass: torchvision's resnet18 (10 classes, seeded random weights) exported with

@@ -97,34 +97,11 @@ public enum BilinearResize {
     /// PIL's `ImagingResampleHorizontal_8bpc` over `rows` of `image`.
     static func horizontalPass(_ image: RGBImage, rows: Range<Int>, width: Int, coefficients: Coefficients) -> RGBImage {
         var out = [UInt8](repeating: 0, count: rows.count * width * 3)
-        let half = Int32(1 << (precisionBits - 1))
-        let kernelSize = coefficients.kernelSize, inputWidth = image.width
-        image.pixels.withUnsafeBufferPointer { inputBuffer in
-            coefficients.weights.withUnsafeBufferPointer { weightBuffer in
-                coefficients.bounds.withUnsafeBufferPointer { bounds in
-                    out.withUnsafeMutableBufferPointer { outBuffer in
-                        let input = inputBuffer.baseAddress!, weights = weightBuffer.baseAddress!, output = outBuffer.baseAddress!
-                        for (outRow, row) in rows.enumerated() {
-                            let rowStart = input + row * inputWidth * 3
-                            let target = output + outRow * width * 3
-                            for column in 0..<width {
-                                let (first, count) = bounds[column]
-                                let k = weights + column * kernelSize
-                                var pixel = rowStart + first * 3
-                                var red = half, green = half, blue = half
-                                for index in 0..<count {
-                                    let weight = k[index]
-                                    red &+= Int32(pixel[0]) &* weight
-                                    green &+= Int32(pixel[1]) &* weight
-                                    blue &+= Int32(pixel[2]) &* weight
-                                    pixel += 3
-                                }
-                                target[column * 3] = clip8(red)
-                                target[column * 3 + 1] = clip8(green)
-                                target[column * 3 + 2] = clip8(blue)
-                            }
-                        }
-                    }
+        image.pixels.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                for (outRow, row) in rows.enumerated() {
+                    horizontalRow(input.baseAddress! + row * image.width * 3, into: output.baseAddress! + outRow * width * 3,
+                                  columns: 0..<width, coefficients: coefficients)
                 }
             }
         }

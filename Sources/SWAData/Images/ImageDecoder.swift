@@ -62,9 +62,14 @@ public final class ImageDecoder: @unchecked Sendable {
         try checkSize(width: Int(width), height: Int(height), path: path)
         let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let channels = isCMYK ? 4 : 3
-        var decoded = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
         let format = isCMYK ? TJPF_CMYK : TJPF_RGB
-        let status = tjDecompress2(jpeg, bytes, UInt(bytes.count), &decoded, width, 0, height, Int32(format.rawValue), 0)
+        let byteCount = Int(width) * Int(height) * channels
+        var status: Int32 = 0
+        // Not zeroed first: libjpeg-turbo writes every byte (and on failure the image is dropped).
+        let decoded = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            status = tjDecompress2(jpeg, bytes, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(format.rawValue), 0)
+            initialized = byteCount
+        }
         // A warning (a truncated or slightly damaged stream that libjpeg pads) is an error here:
         // PIL refuses truncated images unless told otherwise.
         guard status == 0 else { throw SWAError(file: path, "JPEG does not decode: \(jpegError())") }

@@ -1,3 +1,5 @@
+import CImageKernels
+
 /// An 8-bit RGB image in memory: `height` rows of `width` pixels, 3 bytes each (R, G, B),
 /// rows top to bottom with no padding (`[H, W, 3]`, as PIL's `np.asarray(img.convert("RGB"))`).
 public struct RGBImage: Sendable, Equatable {
@@ -45,8 +47,20 @@ public struct RGBImage: Sendable, Equatable {
     /// Writes the image channel-first (`[3, H, W]`, torchvision's `ToTensor` order before scaling)
     /// into `destination`, which holds `3 × height × width` bytes.
     public func writePlanar(to destination: UnsafeMutableBufferPointer<UInt8>) {
+        writePlanar(to: destination, kernel: .fastest)
+    }
+
+    /// `writePlanar(to:)` with `kernel`: the Swift loop or `swa_planar_rgb8_avx2` (shuffles of
+    /// 16 pixels at a time).
+    func writePlanar(to destination: UnsafeMutableBufferPointer<UInt8>, kernel: ImageKernel) {
         precondition(destination.count == pixels.count)
         let plane = width * height
+        if kernel == .avx2 {
+            precondition(ImageKernel.isAvailable(.avx2), "the AVX2 planar write on a CPU without AVX2")
+            guard let target = destination.baseAddress else { return }
+            swa_planar_rgb8_avx2(pixels, plane, target, target + plane, target + 2 * plane)
+            return
+        }
         pixels.withUnsafeBufferPointer { source in
             for index in 0..<plane {
                 destination[index] = source[index * 3]
