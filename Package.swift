@@ -90,7 +90,9 @@ let package = Package(
         // Fuzzing: each parser's entry point fed raw bytes (SWAFuzzTargets), shared by the libFuzzer
         // harness (swa-fuzz, built with the fuzzer only by `make fuzz`) and the regression tests.
         .target(name: "SWAFuzzTargets", dependencies: ["SWAKit"]),
-        .executableTarget(name: "swa-fuzz", dependencies: ["SWAFuzzTargets"]),
+        // libFuzzer's driver, declared for Swift (header only; `make fuzz` links the library).
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "swa-fuzz", dependencies: ["SWAFuzzTargets", "CLibFuzzer"]),
         // Test-only code: naive reference kernels (the oracles) and an .npz writer.
         .target(
             name: "SWATestSupport",

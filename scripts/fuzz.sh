@@ -19,8 +19,13 @@ BUILD=.build-fuzz
 ALL_TARGETS="safetensors-header zstd-stream seek-table npy npz graph-json pickle pytorch-zip pytorch-legacy hf-index cifar-python cifar-binary jpeg png partial-result"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 
+# Coverage as -sanitize=fuzzer instruments, but linked against libFuzzer without its main():
+# SwiftPM points an executable's main at the module's own entry point (Sources/swa-fuzz).
+LIBFUZZER=$(ls "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -1)
+[ -f "$LIBFUZZER" ] || { echo "fuzz: libclang_rt.fuzzer_no_main not found beside swiftc" >&2; exit 1; }
 swift build --product swa-fuzz -c release --build-path "$BUILD" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc SWA_FUZZ 2>&1 \
+    -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+    -Xswiftc -D -Xswiftc SWA_FUZZ -Xlinker "$LIBFUZZER" -Xlinker -lstdc++ 2>&1 \
     | grep -v "Cannot export local symbol" || true
 HARNESS="$BUILD/release/swa-fuzz"
 [ -x "$HARNESS" ] || { echo "fuzz: the harness did not build" >&2; exit 1; }
@@ -35,7 +40,7 @@ dictionary() {
     esac
 }
 
-SUMMARY="$BUILD/fuzz-summary.md"
+SUMMARY=${FUZZ_SUMMARY:-$BUILD/fuzz-summary.md}
 echo "| target | seconds | executions | exec/s | cov | ft | corpus | crashes |" > "$SUMMARY"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|" >> "$SUMMARY"
 failed=0
@@ -50,7 +55,8 @@ for target in $TARGETS; do
     echo "== $target: ${SECONDS_PER_TARGET}s"
     # libFuzzer's own limits: a hang is an input slower than 5 s; an absurd allocation is one
     # malloc above 1 GiB, or the process above 2 GiB.
-    SWA_FUZZ_TARGET=$target ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$HARNESS" \
+    # SWIFT_BACKTRACE off: a trap goes straight to libFuzzer's handler, which saves the input.
+    SWA_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$HARNESS" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$crashes/" ${dict:+-dict=$dict} ${FUZZ_FLAGS:-} \
         "$corpus" "$seeds" > "$log" 2>&1

@@ -13,8 +13,9 @@ public final class FuzzScratch: @unchecked Sendable {
     /// The name an in-memory input goes by in errors (a file that does not exist).
     public var name: String { folder + "/input" }
 
-    /// One decoder per process (the harness is single-threaded), as an image folder keeps one per thread.
-    nonisolated(unsafe) static let imageDecoder = ImageDecoder()
+    /// This scratch's image decoder: one per thread, as an image folder keeps them (the harness
+    /// has one thread; parallel tests each have their own scratch).
+    let imageDecoder = ImageDecoder()
 
     /// Creates a fresh folder under `parent` (the temporary directory by default).
     public init(parent: String = NSTemporaryDirectory()) throws {

@@ -79,7 +79,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let folder = try scratch.folder(named: "cifar-100-binary", holding: ["test.bin": bytes, "fine_label_names.txt": []])
             try Self.readAll(try Self.cifar(folder))
         case .jpeg, .png:
-            _ = try FuzzScratch.imageDecoder.decode(bytes, path: scratch.name)
+            _ = try scratch.imageDecoder.decode(bytes, path: scratch.name)
         case .partialResult:
             _ = try PartialResultFile.read(try scratch.file(holding: bytes))
         }

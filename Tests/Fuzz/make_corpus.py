@@ -78,17 +78,18 @@ def small_model(seed=0):
     ]
 
 
-GRAPH = {"version": 1, "input": {"name": "x", "shape": [1, 4, 4]},
+GRAPH = {"format": "swa.graph", "version": 2, "input": {"name": "x", "shape": [1, 4, 4]},
          "nodes": [
-             {"name": "conv", "op": "conv2d", "inputs": ["x"], "attrs": {"stride": 1, "padding": 1, "bias": False},
-              "params": {"weight": "conv.weight"}},
-             {"name": "bn", "op": "batchnorm", "inputs": ["conv"], "attrs": {"eps": 1e-5},
-              "params": {"weight": "bn.weight", "bias": "bn.bias", "running_mean": "bn.running_mean",
-                         "running_var": "bn.running_var", "num_batches_tracked": "bn.num_batches_tracked"}},
-             {"name": "relu", "op": "relu", "inputs": ["bn"]},
-             {"name": "pool", "op": "adaptive_avg_pool2d", "inputs": ["relu"], "attrs": {"output_size": 1}},
+             {"name": "conv", "op": "conv2d", "inputs": ["x"], "tensors": {"weight": "conv.weight"},
+              "attrs": {"in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1, "bias": False}},
+             {"name": "bn", "op": "batchnorm2d", "inputs": ["conv"], "attrs": {"num_features": 2, "eps": 1e-5},
+              "tensors": {"weight": "bn.weight", "bias": "bn.bias", "running_mean": "bn.running_mean",
+                          "running_var": "bn.running_var", "num_batches_tracked": "bn.num_batches_tracked"}},
+             {"name": "act", "op": "hardswish", "inputs": ["bn"]},
+             {"name": "pool", "op": "adaptive_avgpool2d", "inputs": ["act"], "attrs": {"output_size": 1}},
              {"name": "flat", "op": "flatten", "inputs": ["pool"]},
-             {"name": "fc", "op": "linear", "inputs": ["flat"], "params": {"weight": "fc.weight", "bias": "fc.bias"}}],
+             {"name": "fc", "op": "linear", "inputs": ["flat"], "attrs": {"in_features": 2, "out_features": 3},
+              "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}],
          "output": "fc"}
 
 METADATA = {"swa.epoch": "3", "swa.step": "300", "swa.n_averaged": "2", "swa.bn": "stale",
@@ -101,7 +102,9 @@ def frames_with_seek_table(payload, frame_bytes, checksums_in_table=False, skipp
     compressor = zstandard.ZstdCompressor(level=3, write_checksum=True, write_content_size=True)
     out, entries = b"", []
     if skippable_first:
+        # The seek table lists every frame of the file, a skippable one with 0 bytes of content.
         out += struct.pack("<II", 0x184D2A50, 4) + b"swa!"
+        entries.append((12, 0, 0))
     for start in range(0, len(payload), frame_bytes):
         chunk = payload[start:start + frame_bytes]
         frame = compressor.compress(chunk)
@@ -218,7 +221,7 @@ def torch_files():
         put("pickle", "torch-data.pkl", archive.read(name))
     for protocol in range(0, 6):
         put("pickle", f"plain-protocol-{protocol}.pkl",
-            pickle.dumps({"epoch": 3, "name": "run", "lr": 0.05, "steps": [1, 2, 3], b"key": (True, None, -7, 2**70)}, protocol=protocol))
+            pickle.dumps({"epoch": 3, "name": "run", "lr": 0.05, "steps": [1, 2, 3], b"key": (True, None, -7, -2**40)}, protocol=protocol))
 
 
 # MARK: - CIFAR and images
@@ -285,7 +288,7 @@ def crafted_limits():
     crafted("pickle", "binunicode8-2e62.pkl", b"\x80\x04\x8d" + struct.pack("<Q", 1 << 62) + b".")
     crafted("pickle", "long4-2e31.pkl", b"\x80\x02\x8b" + struct.pack("<i", 0x7FFFFFFF) + b".")
     crafted("pickle", "accepted-deep-nesting.pkl", b"\x80\x02" + b"]" * 20000 + b"a" * 19999 + b".")
-    crafted("pickle", "memo-2e32.pkl", b"\x80\x02N" + b"r" + struct.pack("<I", 0xFFFFFFFF) + b"j" + struct.pack("<I", 0xFFFFFFFF) + b".")
+    crafted("pickle", "accepted-memo-2e32.pkl", b"\x80\x02N" + b"r" + struct.pack("<I", 0xFFFFFFFF) + b"j" + struct.pack("<I", 0xFFFFFFFF) + b".")
     crafted("cifar-binary", "half-record.bin", b"\x01" * 1537)
     ihdr = struct.pack(">IIBBBBB", 65535, 65535, 8, 2, 0, 0, 0)
     crafted("png", "65535x65535.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IEND", b""))
