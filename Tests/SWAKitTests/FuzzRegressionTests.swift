@@ -80,6 +80,17 @@ import Testing
         #expect(message.contains("4398046511104"), "\(message)")
     }
 
+    /// Found by `make fuzz` (png, a libFuzzer timeout): 281 bytes declaring 3,145,768×40 RGB
+    /// pixels had the decoder zero-fill 500 MB before libspng noticed the missing data. Deflate
+    /// expands at most 1032:1, so the header alone shows the file cannot hold them.
+    @Test func pngDeclaringMorePixelsThanItsFileCanHoldIsRefusedBeforeDecoding() throws {
+        let scratch = try FuzzScratch()
+        defer { scratch.remove() }
+        let input = "\(Self.fuzzFolder)/regressions/png/timeout-5926cdee56dbf0cec1fe671d182239cc52b2062b"
+        let outcome = FuzzOutcome.check(.png, try Self.bytes(input), scratch: scratch)
+        #expect(outcome == .refused("\(scratch.name): PNG of 3145768×40 pixels needs 377492200 bytes of image data; its 281 bytes cannot hold them (truncated or corrupt)"))
+    }
+
     /// An in-memory input is named by the scratch file in errors, as a file the user gave would be.
     @Test func inMemoryRefusalsNameTheInput() throws {
         let scratch = try FuzzScratch()
