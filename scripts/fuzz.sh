@@ -56,7 +56,9 @@ for target in $TARGETS; do
     # libFuzzer's own limits: a hang is an input slower than 5 s; an absurd allocation is one
     # malloc above 1 GiB, or the process above 2 GiB.
     # SWIFT_BACKTRACE off: a trap goes straight to libFuzzer's handler, which saves the input.
-    SWA_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$HARNESS" \
+    # Leaks are checked, except two inside Foundation and ZIPFoundation (Tests/Fuzz/lsan.supp).
+    SWA_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+        LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Tests/Fuzz/lsan.supp:print_suppressions=0} "$HARNESS" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$crashes/" ${dict:+-dict=$dict} ${FUZZ_FLAGS:-} \
         "$corpus" "$seeds" > "$log" 2>&1
