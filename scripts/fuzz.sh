@@ -52,6 +52,11 @@ for target in $TARGETS; do
     log="$BUILD/logs/$target.log"
     mkdir -p "$corpus" "$crashes" "$(dirname "$log")"
     dict=$(dictionary "$target")
+    # ZIPFoundation leaks a few bytes on every Archive(url:) (suppressed in lsan.supp), and
+    # libFuzzer then runs a full leak scan after every input: 6 executions/s instead of hundreds.
+    # For npz the per-input leak check is off; LeakSanitizer still checks at exit.
+    leak_flag=""
+    [ "$target" = npz ] && leak_flag="-detect_leaks=0"
     echo "== $target: ${SECONDS_PER_TARGET}s"
     # libFuzzer's own limits: a hang is an input slower than 5 s; an absurd allocation is one
     # malloc above 1 GiB, or the process above 2 GiB.
@@ -60,7 +65,7 @@ for target in $TARGETS; do
     SWA_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
         LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Tests/Fuzz/lsan.supp:print_suppressions=0} "$HARNESS" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-        -print_final_stats=1 -artifact_prefix="$crashes/" ${dict:+-dict=$dict} ${FUZZ_FLAGS:-} \
+        -print_final_stats=1 -artifact_prefix="$crashes/" $leak_flag ${dict:+-dict=$dict} ${FUZZ_FLAGS:-} \
         "$corpus" "$seeds" > "$log" 2>&1
     status=$?
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
