@@ -135,5 +135,13 @@ bench-dnnl: deps
 bench-shards: build
 	@bash scripts/bench-shards.sh $(BIN)
 
+# libFuzzer over every parser (scripts/fuzz.sh; docs/RELIABILITY.md, "Fuzzing"): builds
+# Sources/swa-fuzz with libFuzzer and AddressSanitizer into .build-fuzz and runs each target for
+# FUZZ_SECONDS (FUZZ_TARGETS to choose); prints executions and cov/ft per target. Not part of `make test`.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

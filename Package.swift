@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "swa-eval", targets: ["swa-eval"]),
         .executable(name: "swa-convert", targets: ["swa-convert"]),
         .executable(name: "swa-landscape", targets: ["swa-landscape"]),
+        // The libFuzzer harness (docs/RELIABILITY.md, "Fuzzing"); `make fuzz` builds it with the fuzzer.
+        .executable(name: "swa-fuzz", targets: ["swa-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -88,12 +90,18 @@ let package = Package(
         .executableTarget(name: "swa-eval", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-convert", dependencies: ["SWACommandLine"]),
         .executableTarget(name: "swa-landscape", dependencies: ["SWACommandLine"]),
+        // Fuzzing: each parser's entry point fed raw bytes (SWAFuzzTargets), shared by the libFuzzer
+        // harness (swa-fuzz, built with the fuzzer only by `make fuzz`) and the regression tests.
+        .target(name: "SWAFuzzTargets", dependencies: ["SWAKit"]),
+        // libFuzzer's driver, declared for Swift (header only; `make fuzz` links the library).
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "swa-fuzz", dependencies: ["SWAFuzzTargets", "CLibFuzzer"]),
         // Test-only code: naive reference kernels (the oracles) and an .npz writer.
         .target(
             name: "SWATestSupport",
             dependencies: ["SWAFormats", "SWAData", "SWAEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         // Unit tests per area, and end-to-end tests (EndToEnd/) that run the built tools.
-        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit", "SWACommandLine", "SWATestSupport"]),
+        .testTarget(name: "SWAKitTests", dependencies: ["SWAKit", "SWACommandLine", "SWATestSupport", "SWAFuzzTargets"]),
     ]
 )

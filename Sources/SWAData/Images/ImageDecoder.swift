@@ -129,6 +129,7 @@ public final class ImageDecoder: @unchecked Sendable {
             var header = spng_ihdr()
             try check(spng_get_ihdr(context, &header), "header")
             try checkSize(width: Int(header.width), height: Int(header.height), path: path)
+            try Self.checkInflatable(header, fileByteCount: buffer.count, path: path)
             let format = Int32(SPNG_FMT_RGBA8.rawValue)
             var size = 0
             try check(spng_decoded_image_size(context, format, &size), "size")
