@@ -130,6 +130,13 @@ bench-resize-kernels:
 bench-dnnl: deps
 	@bash Benchmarks/bench-dnnl.sh
 
+# swa-eval with an FGE ensemble: time and peak RSS of this build against SWA_BIN_BEFORE (e.g. a
+# release build of main) in the same rounds, an image folder and an npz (needs numpy, safetensors,
+# Pillow, scikit-learn; about 3 minutes with a before build)
+.PHONY: bench-fge
+bench-fge: deps
+	@bash Benchmarks/bench-fge.sh
+
 # Shards against the single process, run as local processes at once (docs/SCALE.md): swa-avg by
 # tensors and by checkpoints, swa-landscape by points, and the merges (needs python3 with numpy)
 bench-shards: build

@@ -16,6 +16,10 @@ struct SWAEval: ParsableCommand {
         the ensemble and the model; the ensemble of the first k members for every k (--csv, --plot); \
         how often the model and the ensemble agree; and what each cost in forward passes.
 
+        The data is read and decoded once: each batch runs through the model, --before-bn and \
+        every member in turn, whose weights are held together (up to --max-resident; beyond it, \
+        one pass per model, same results).
+
         The network and the normalisation come from the model's swa.graph and swa.preprocess \
         metadata (swa-bn-update writes both when given --graph/--arch and --mean/--std), else \
         from the flags. --csv and --plot refuse an existing file unless --force.
@@ -63,6 +67,10 @@ struct SWAEval: ParsableCommand {
     @Flag(help: "Replace the --csv and --plot files if they exist.")
     var force = false
 
+    @Option(help: ArgumentHelp("Most memory for weights held at once (the model, --before-bn and every member, as Float32) to evaluate them all in one pass that decodes the data once; beyond it each member gets a pass of its own, with the same results. 4GiB, 500MB or bytes (default: 4GiB).", valueName: "size"),
+            transform: byteSizeArgument)
+    var maxResident: Int = EvaluationJob.defaultMaxResidentBytes
+
     @OptionGroup(title: "PyTorch inputs")
     var pytorch: PyTorchInputOptions
 
@@ -103,6 +111,7 @@ struct SWAEval: ParsableCommand {
                                 ensembleInputs: ensemble, selection: selection.selection, beforeBNPath: beforeBn,
                                 csvPath: csv, plotPath: plot, overwrite: force)
         job.archiveOptions = pytorch.archiveOptions
+        job.maxResidentBytes = maxResident
         if let shard = try shards.shardSpec(environment: ProcessInfo.processInfo.environment) {
             let report = try job.runShard(shard, partial: shards.partial!, toolName: "swa-eval \(swaVersion)", progress: progress)
             if reporting.json {

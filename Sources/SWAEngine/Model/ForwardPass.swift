@@ -23,7 +23,7 @@ public struct ForwardPass {
 
     public let parameters: ModelParameters
     private let plan: ExecutionPlan
-    private let pool = ActivationPool()
+    private let pool: ActivationPool
     private let convolutions: ConvolutionLayers
 
     /// - Parameters:
@@ -32,8 +32,28 @@ public struct ForwardPass {
     public init(parameters: ModelParameters, convolutionPolicy: ConvolutionBackendPolicy = .current) {
         self.parameters = parameters
         self.plan = ExecutionPlan(graph: parameters.graph)
+        self.pool = ActivationPool()
         self.convolutions = ConvolutionLayers(graph: parameters.graph, policy: convolutionPolicy)
         BLASRuntime.configureForKernels()  // the one call on every tool's path
+    }
+
+    private init(parameters: ModelParameters, sharing other: ForwardPass) {
+        self.parameters = parameters
+        self.plan = other.plan
+        self.convolutions = other.convolutions
+        self.pool = other.pool
+    }
+
+    /// A pass over other weights of the same graph that shares this one's activation buffers,
+    /// plan and convolution primitives: evaluating K models batch by batch then holds one set
+    /// of activations, not K. The passes that share buffers run one at a time, like one pass.
+    ///
+    /// A oneDNN layer reorders its weights again whenever the weights it last ran differ
+    /// (`OneDNNConvolution.run`), so alternating models costs that reorder per batch.
+    /// - Precondition: `parameters.graph` is this pass's graph.
+    public func rebound(to parameters: ModelParameters) -> ForwardPass {
+        precondition(parameters.graph == self.parameters.graph, "a rebound forward pass needs the same graph")
+        return ForwardPass(parameters: parameters, sharing: self)
     }
 
     /// The backend each convolution node runs on, by node name.

@@ -55,6 +55,10 @@ public struct ModelParameters: Sendable {
         self.values = values
     }
 
+    /// Bytes of the Float32 values: 4 × the graph's float elements (what holding this model
+    /// in memory costs, besides the dictionary).
+    public var byteCount: Int { values.values.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
+
     /// Replaces a float tensor (e.g. recomputed BN statistics); the shape must not change.
     mutating func set(_ key: String, _ newValues: [Float]) {
         precondition(values[key]?.count == newValues.count, "tensor '\(key)' changes size")

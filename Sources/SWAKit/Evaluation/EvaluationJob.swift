@@ -26,6 +26,13 @@ public struct EvaluationJob: Sendable {
     public var plotPath: String?
     /// Replace an existing CSV or plot (`--force`); otherwise they are refused before any work.
     public var overwrite: Bool
+    /// Most bytes of Float32 weights held at once (the model, `--before-bn` and every member:
+    /// `ModelParameters.byteCount` each) to evaluate them all in one pass over the data
+    /// (`--max-resident`); beyond it, each member gets a pass of its own and the members'
+    /// `[samples, classes]` probabilities are held instead. The results are the same.
+    public var maxResidentBytes = EvaluationJob.defaultMaxResidentBytes
+    /// 4 GiB: twelve WRN-28-10 members (146 MB each) fit, with room for the data pipeline.
+    public static let defaultMaxResidentBytes = 4 << 30
 
     public init(modelPath: String, modelSource: ModelSource, data: DataRequest, ensembleInputs: [String] = [],
                 selection: CheckpointSelection = CheckpointSelection(), beforeBNPath: String? = nil,
@@ -97,37 +104,27 @@ public struct EvaluationJob: Sendable {
         var description = EvaluationDescription(dataPath: dataSet.path, samples: dataSet.sampleCount, normalization: normalization,
                                                 modelPath: modelPath, modelBN: model.metadata.batchNormSummary,
                                                 beforeBNPath: nil, beforeBNState: nil, memberPaths: entries.map(\.path))
-        var sums = EvaluationSums()
-        sums.samples = samples.count
-        let modelPredictions = try evaluator.evaluate(model.parameters, title: "model", progress: progress)
-        sums.model = modelPredictions.sums(labels: evaluator.labels)
-        sums.modelSeconds = modelPredictions.seconds
+        var beforeBN: ModelParameters?
         if let beforeBNPath {
             let stale = try LoadedModel(checkpoint: LoadedCheckpoint(path: beforeBNPath, options: archiveOptions), graph: model.graph)
-            let predictions = try evaluator.evaluate(stale.parameters, title: "before BN", progress: progress)
             description.beforeBNPath = beforeBNPath
             description.beforeBNState = stale.metadata.batchNormSummary
-            sums.beforeBN = predictions.sums(labels: evaluator.labels)
-            sums.beforeBNSeconds = predictions.seconds
+            beforeBN = stale.parameters
         }
-        if !entries.isEmpty {
-            var begun = false
-            let total = samples.count
-            let fge = try FGEEnsemble(entries: entries, graph: model.graph, evaluator: evaluator,
-                                      onMember: { index, _ in
-                                          if begun { progress.end(total) }
-                                          progress.begin("member \(index + 1)/\(entries.count)", total: total)
-                                          begun = true
-                                      },
-                                      onBatch: { progress.advance(to: $0) })
-            if begun { progress.end(total) }
-            sums.members = fge.memberSums
-            sums.curve = fge.curveSums
-            sums.memberSeconds = fge.members.map(\.seconds)
-            sums.memberPairTotalVariations = fge.memberPairTotalVariationSums
-            sums.agreements = topClassAgreementCount(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
-            sums.modelEnsembleTotalVariation = totalVariationSum(modelPredictions.probabilities, fge.probabilities, classes: model.classCount)
+        let resident = model.parameters.byteCount * (1 + (beforeBN == nil ? 0 : 1) + entries.count)
+        var sums: EvaluationSums
+        if entries.isEmpty || resident <= maxResidentBytes {
+            sums = try evaluateInOnePass(model: model.parameters, beforeBN: beforeBN, entries: entries, evaluator: evaluator, progress: progress)
+        } else {
+            let table = entries.count * samples.count * model.classCount * MemoryLayout<Double>.size
+            progress.warn("warning: the weights of the model\(beforeBN == nil ? "" : ", --before-bn") and the \(entries.count) ensemble member\(entries.count == 1 ? "" : "s") "
+                + "take \(describeBytes(resident)) together, more than --max-resident \(describeBytes(maxResidentBytes)); "
+                + "evaluating one model per pass instead (the data is read \(entries.count + (beforeBN == nil ? 1 : 2)) times "
+                + "and the members' probabilities, \(describeBytes(table)), are held)")
+            sums = try evaluateOneModelPerPass(model: model.parameters, beforeBN: beforeBN, entries: entries, evaluator: evaluator,
+                                               progress: progress)
         }
+        sums.samples = samples.count
         return Evaluated(description: description, sums: sums, dataSet: dataSet, graph: model.graph, entries: entries,
                          batches: batches, batchCount: batchCount)
     }

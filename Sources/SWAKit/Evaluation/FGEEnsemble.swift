@@ -31,7 +31,10 @@ public struct FGEEnsemble: Sendable {
     public var memberPairsTotalVariation: Double?
     public var classes: Int
 
-    /// Evaluates `entries` one after another: one model in memory at a time, one pass each.
+    /// Evaluates `entries` one after another: one model in memory at a time, one pass each, with
+    /// every member's `[samples, classes]` probabilities held for the member pairs.
+    /// `EvaluationJob` uses it only when the members' weights do not fit its resident budget;
+    /// otherwise `JointEvaluation` runs them all in one pass with the same sums.
     /// - Parameters:
     ///   - graph: the model's graph; every member must have the same one (by its own `swa.graph`
     ///     when it has one), else an error names the member.
@@ -46,15 +49,8 @@ public struct FGEEnsemble: Sendable {
         var earlier: [[Double]] = []
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
-            let checkpoint = try LoadedCheckpoint(path: entry.path, options: entry.options)
-            if let text = checkpoint.header.checkpointMetadata.graphJSON {
-                let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
-                guard own == graph else {
-                    throw SWAError(file: entry.path, "ensemble member's graph (swa.graph) differs from the evaluated model's; members must be checkpoints of the same network")
-                }
-            }
-            let member = try LoadedModel(checkpoint: checkpoint, graph: graph)
-            let predictions = try evaluator.predictions(of: member.parameters, onBatch: onBatch)
+            let member = try Self.loadMember(entry, graph: graph)
+            let predictions = try evaluator.predictions(of: member, onBatch: onBatch)
             let sums = predictions.sums(labels: labels)
             memberSums.append(sums)
             members.append(Member(path: entry.path, metrics: sums.metrics, seconds: predictions.seconds))
@@ -68,6 +64,19 @@ public struct FGEEnsemble: Sendable {
         }
         probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
         memberPairsTotalVariation = Self.meanOverPairs(memberPairTotalVariationSums, samples: labels.count)
+    }
+
+    /// Reads member `entry` and binds its weights to the evaluated model's `graph`.
+    /// - Throws: naming the member when its own `swa.graph` is another network, or as binding does.
+    public static func loadMember(_ entry: CheckpointEntry, graph: ModelGraph) throws -> ModelParameters {
+        let checkpoint = try LoadedCheckpoint(path: entry.path, options: entry.options)
+        if let text = checkpoint.header.checkpointMetadata.graphJSON {
+            let own = try ModelGraph(json: text, source: "\(entry.path) (swa.graph)")
+            guard own == graph else {
+                throw SWAError(file: entry.path, "ensemble member's graph (swa.graph) differs from the evaluated model's; members must be checkpoints of the same network")
+            }
+        }
+        return try ModelParameters(graph: graph, checkpoint: checkpoint)
     }
 
     /// The mean over pairs of each pair's mean total variation (its sum over `samples` samples

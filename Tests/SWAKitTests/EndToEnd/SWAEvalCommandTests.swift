@@ -68,6 +68,37 @@ import SWATestSupport
         }
     }
 
+    /// Over `--max-resident`, one pass per model: a warning that says why, and the same report.
+    @Test func overTheResidentBudgetEachModelGetsItsOwnPassWithTheSameReport() throws {
+        try withPipeline { _, swa, stale in
+            let arguments = [swa, "--ensemble", "fixtures/checkpoints", "--last", "4", "--before-bn", stale,
+                             "--data", "fixtures/data/test.npz", "--json"]
+            let onePass = try ToolRunner.run("swa-eval", arguments)
+            #expect(onePass.status == 0, "\(onePass.stderr)")
+            #expect(!onePass.stderr.contains("--max-resident"), "\(onePass.stderr)")
+            let perModel = try ToolRunner.run("swa-eval", arguments + ["--max-resident", "10KB"])
+            #expect(perModel.status == 0, "\(perModel.stderr)")
+            #expect(perModel.stderr.contains("swa-eval: warning: the weights of the model, --before-bn and the 4 ensemble members take "), "\(perModel.stderr)")
+            #expect(perModel.stderr.contains("more than --max-resident 9.8 KiB; evaluating one model per pass instead"), "\(perModel.stderr)")
+            // Everything but the timings ("seconds"), number for number.
+            let a = try JSONValue.parse(onePass.stdout), b = try JSONValue.parse(perModel.stdout)
+            #expect(a["ensemble"]?["curve"]?.arrayValue?.count == 4)
+            #expect(a["ensemble"]?["curve"] == b["ensemble"]?["curve"])
+            #expect(a["ensemble"]?["members"] == b["ensemble"]?["members"])
+            #expect(a["ensemble"]?["nll"] == b["ensemble"]?["nll"] && a["ensemble"]?["ece"] == b["ensemble"]?["ece"])
+            #expect(a["linearization"] != nil && a["linearization"] == b["linearization"])
+            #expect(a["agreement"]?.doubleValue == b["agreement"]?.doubleValue)
+            #expect(a["model_before_bn"]?["nll"]?.doubleValue == b["model_before_bn"]?["nll"]?.doubleValue)
+            #expect(a["model"]?["nll"]?.doubleValue == b["model"]?["nll"]?.doubleValue)
+        }
+    }
+
+    @Test func aMisspeltResidentBudgetIsAUsageError() throws {
+        let result = try ToolRunner.run("swa-eval", ["model.bin", "--data", "test.npz", "--max-resident", "lots"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("expected a positive size such as 5GB, 500MB, 2GiB or a number of bytes, got 'lots'"), "\(result.stderr)")
+    }
+
     // MARK: - Bad input
 
     @Test func membersOfAnotherNetworkAreNamed() throws {

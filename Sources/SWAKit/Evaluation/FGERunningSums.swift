@@ -1,0 +1,82 @@
+/// The FGE part of `EvaluationSums` added one sample at a time, from every member's
+/// probabilities for that sample: the members' metrics, the curve of the first k members, the
+/// member pairs' and the model's total variations, and the top-class agreement.
+///
+/// Nothing here grows with the number of samples: one running sum of C probabilities (the
+/// first k members' sum, k = 1 … K) stands in for the N×C table of `FGEEnsemble`, and each
+/// pair's total variation is one Double. Every Float64 add happens in the order
+/// `FGEEnsemble` and `EvaluationJob` do it over their whole tables (per sample, members in
+/// order; per sum, samples in order), so the sums are the same bit for bit.
+struct FGERunningSums {
+    /// Classes C of every probability row.
+    let classes: Int
+    /// Per member, in member order.
+    private(set) var members: [MetricSums]
+    /// `curve[k-1]`: the ensemble of the first k members.
+    private(set) var curve: [MetricSums]
+    /// Σ ½‖p_i − p_j‖₁ per pair, pairs in the order (0,1), (0,2), (1,2), (0,3), …
+    private(set) var memberPairTotalVariations: [Double]
+    /// Samples whose top class is the same for the model and the whole ensemble.
+    private(set) var agreements = 0
+    /// Σ ½‖p_model − p_ensemble‖₁.
+    private(set) var modelEnsembleTotalVariation = 0.0
+
+    /// The sum of the first k members' probabilities of the current sample, `[classes]`.
+    private var running: [Double]
+    /// `running / k`: the ensemble's probabilities of the current sample, `[classes]`.
+    private var ensemble: [Double]
+
+    /// Empty sums for `memberCount` members (at least one) of `classes` classes.
+    init(memberCount: Int, classes: Int) {
+        precondition(memberCount >= 1 && classes >= 1)
+        self.classes = classes
+        members = Array(repeating: MetricSums(), count: memberCount)
+        curve = Array(repeating: MetricSums(), count: memberCount)
+        memberPairTotalVariations = Array(repeating: 0, count: memberCount * (memberCount - 1) / 2)
+        running = Array(repeating: 0, count: classes)
+        ensemble = Array(repeating: 0, count: classes)
+    }
+
+    /// Adds one sample.
+    /// - Parameters:
+    ///   - member: member index → that member's probabilities of the sample, `[classes]`.
+    ///   - memberLabelLogProbability: member index → its log-softmax at the label.
+    ///   - label: the sample's label, in `0 ..< classes`.
+    ///   - model: the evaluated model's probabilities of the sample, `[classes]`.
+    mutating func add(member: (Int) -> UnsafePointer<Double>, memberLabelLogProbability: (Int) -> Double,
+                      label: Int, model: UnsafePointer<Double>) {
+        let count = members.count
+        for c in 0..<classes { running[c] = 0 }
+        var pair = 0
+        for k in 0..<count {
+            let p = member(k)
+            members[k].add(row: p, classes: classes, label: label, labelLogProbability: memberLabelLogProbability(k))
+            for c in 0..<classes { running[c] += p[c] }
+            for c in 0..<classes { ensemble[c] = running[c] / Double(k + 1) }
+            ensemble.withUnsafeBufferPointer { curve[k].add(row: $0.baseAddress!, classes: classes, label: label, labelLogProbability: nil) }
+            for earlier in 0..<k {
+                memberPairTotalVariations[pair] += Self.totalVariation(member(earlier), p, classes: classes)
+                pair += 1
+            }
+        }
+        // `ensemble` now holds all K members' mean, the ensemble the model is compared with.
+        ensemble.withUnsafeBufferPointer { all in
+            if Self.topClass(model, classes: classes) == Self.topClass(all.baseAddress!, classes: classes) { agreements += 1 }
+            modelEnsembleTotalVariation += Self.totalVariation(model, all.baseAddress!, classes: classes)
+        }
+    }
+
+    /// ½ Σ_c |p_c − q_c|, summed over c in order as `totalVariationSum` does.
+    private static func totalVariation(_ p: UnsafePointer<Double>, _ q: UnsafePointer<Double>, classes: Int) -> Double {
+        var distance = 0.0
+        for c in 0..<classes { distance += abs(p[c] - q[c]) }
+        return distance / 2
+    }
+
+    /// The top class, ties to the lowest (as `topClassAgreementCount`).
+    private static func topClass(_ row: UnsafePointer<Double>, classes: Int) -> Int {
+        var best = 0
+        for c in 1..<max(classes, 1) where row[c] > row[best] { best = c }
+        return best
+    }
+}
