@@ -80,9 +80,9 @@ struct SWAInspect: ParsableCommand {
         }
     }
 
-    /// `ckpt.bin: OK: zstd, 3 frames (every checksum verified), seek table matches 3 frames, 27 tensors laid out exactly, 84,096 bytes of tensor data decoded`.
+    /// `ckpt.bin: OK: zstd-compressed safetensors, 3 zstd frames (every checksum verified), seek table matches 3 frames, 27 tensors laid out exactly, 84,096 bytes of tensor data decoded`.
     func verifiedLine(_ report: CheckpointVerification) -> String {
-        var parts = [report.container]
+        var parts = [FileFormat(rawValue: report.container)?.description ?? report.container]
         if report.files.count > 1 { parts.append("\(counted(report.files.count, "file")) (the shards)") }
         let frames = report.files.reduce(0) { $0 + $1.frames }
         let unchecked = report.files.reduce(0) { $0 + $1.framesWithoutChecksum }
@@ -90,6 +90,10 @@ struct SWAInspect: ParsableCommand {
             parts.append(counted(frames, "zstd frame") + (unchecked == 0 ? " (every checksum verified)" : " (\(unchecked) without a checksum, not verifiable)"))
             let tables = report.files.compactMap(\.seekTableFrames)
             parts.append(tables.isEmpty ? "no seek table" : "seek table matches \(counted(tables.reduce(0, +), "frame"))")
+        } else if let members = report.files.first?.zipMembers {
+            parts.append("\(counted(members, "zip member")) (every CRC-32 verified)")
+        } else if report.container == FileFormat.pickle.rawValue {
+            parts.append("no checksums in the legacy format (structure checked only)")
         } else if report.container == FileFormat.safetensors.rawValue || report.container == FileFormat.safetensorsIndex.rawValue {
             parts.append("no checksums in plain safetensors (layout checked only)")
         }

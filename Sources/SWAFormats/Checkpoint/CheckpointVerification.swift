@@ -11,7 +11,8 @@
 ///   dtypes, shapes × dtype size = byte ranges, contiguous from 0 with no hole or overlap,
 ///   the data section covered exactly;
 /// - sharded safetensors: each shard as above, and the index against the shards;
-/// - PyTorch files: the pickle, every storage long enough for its tensors.
+/// - PyTorch files: the pickle, every storage long enough for its tensors; in the zip format,
+///   every member against the CRC-32 the zip directory records (the legacy format has none).
 ///
 /// NaN and infinite values are counted, not faults: they are what the file holds.
 public struct CheckpointVerification: Codable, Sendable {
@@ -31,6 +32,8 @@ public struct CheckpointVerification: Codable, Sendable {
         public var skippableFrames: Int
         /// Frames listed in the seek table, which matched them; `nil` without a seek table.
         public var seekTableFrames: Int?
+        /// Members of a PyTorch zip file whose CRC-32 matched; `nil` for other formats.
+        public var zipMembers: Int? = nil
     }
 
     /// The path as the user gave it.
@@ -52,23 +55,35 @@ public struct CheckpointVerification: Codable, Sendable {
     /// the file, and the first tensor at fault where one is, at the first fault.
     /// - Parameter options: how to read a PyTorch file (`--key`, `--strip-prefix`).
     public static func verify(path: String, options: ArchiveOptions = .none) throws -> CheckpointVerification {
+        // A safetensors file, plain or zstd, is checked by its own reader from the first byte,
+        // so that a damaged first frame is reported as a frame, not only as a bad stream.
+        if !ModelFolder.isDirectory(path) {
+            let format = try FileFormat.detect(path: path)
+            if [.zstd, .safetensors, .unknown].contains(format) {
+                try TensorArchives.refuse(options, for: path, kind: format == .zstd ? "a zstd-compressed safetensors" : "a safetensors")
+                let (file, nonFinite, header) = try verifyFile(path: path)
+                return CheckpointVerification(
+                    path: path, container: file.container, files: [file], tensors: header.tensors.count, dataBytes: header.dataByteCount,
+                    nonFiniteTensors: nonFinite.count, firstNonFiniteTensor: nonFinite.first)
+            }
+        }
         let archive = try TensorArchives.open(path: path, options: options)
         var files: [File] = []
         var nonFinite: [String] = []
         if let sharded = archive as? ShardedSafetensorsArchive {
             // Each shard through its own frames and layout; the index was checked at opening.
             for shard in sharded.shards {
-                let (file, shardNonFinite) = try verifyFile(path: shard.path)
+                let (file, shardNonFinite, _) = try verifyFile(path: shard.path)
                 files.append(file)
                 nonFinite += shardNonFinite
             }
             // Then the virtual payload once more, through the reader every command uses.
             try archive.openDataStream().finish()
-        } else if archive is SafetensorsArchive {
-            let (file, found) = try verifyFile(path: path)
-            files.append(file)
-            nonFinite = found
         } else {
+            var zipMembers: Int?
+            if let pytorch = archive as? PyTorchArchive, pytorch.format == .pytorchZip {
+                zipMembers = try verifyZipMembers(of: pytorch)
+            }
             let stream = try archive.openDataStream()
             var current: TensorInfo?
             do {
@@ -79,23 +94,23 @@ public struct CheckpointVerification: Codable, Sendable {
                 throw blame(error, on: current)
             }
             files.append(File(path: path, container: archive.format.rawValue, fileBytes: archive.fileByteCount,
-                              frames: 0, framesWithoutChecksum: 0, skippableFrames: 0, seekTableFrames: nil))
+                              frames: 0, framesWithoutChecksum: 0, skippableFrames: 0, seekTableFrames: nil, zipMembers: zipMembers))
         }
         return CheckpointVerification(
             path: path, container: archive.format.rawValue, files: files, tensors: archive.header.tensors.count,
             dataBytes: archive.header.dataByteCount, nonFiniteTensors: nonFinite.count, firstNonFiniteTensor: nonFinite.first)
     }
 
-    /// Checks one safetensors file, plain or zstd; returns what was checked and the names of
-    /// the tensors holding NaN or Inf.
-    static func verifyFile(path: String) throws -> (File, [String]) {
+    /// Checks one safetensors file, plain or zstd; returns what was checked, the names of the
+    /// tensors holding NaN or Inf, and the header.
+    static func verifyFile(path: String) throws -> (File, [String], SafetensorsHeader) {
         let file = try InputFile(path: path)
         let prefix = try file.bytes(at: 0, count: min(8, file.size)) ?? []
         guard ZstdMagic.isZstd(prefix: prefix) else {
             let reader = try CheckpointReader(file: file, format: .safetensors, source: PlainPayloadSource(file: file, alreadyRead: []))
             let names = try readAll(reader)
             return (File(path: path, container: FileFormat.safetensors.rawValue, fileBytes: file.size,
-                         frames: 0, framesWithoutChecksum: 0, skippableFrames: 0, seekTableFrames: nil), names)
+                         frames: 0, framesWithoutChecksum: 0, skippableFrames: 0, seekTableFrames: nil), names, reader.header)
         }
         let source = try FrameRecordingZstdSource(file: file)
         let reader: CheckpointReader
@@ -113,7 +128,7 @@ public struct CheckpointVerification: Codable, Sendable {
         let seekTable = try SeekTableCheck.verify(file: file, frames: frames)
         return (File(path: path, container: FileFormat.zstd.rawValue, fileBytes: file.size,
                      frames: frames.count { !$0.isSkippable }, framesWithoutChecksum: frames.count { !$0.isSkippable && !$0.hasChecksum },
-                     skippableFrames: frames.count(where: \.isSkippable), seekTableFrames: seekTable?.entries.count), names)
+                     skippableFrames: frames.count(where: \.isSkippable), seekTableFrames: seekTable?.entries.count), names, reader.header)
     }
 
     /// An error while reading the data, with the tensor it happened in.
