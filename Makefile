@@ -129,5 +129,13 @@ bench-dnnl: deps
 bench-shards: build
 	@bash scripts/bench-shards.sh $(BIN)
 
+# The whole bad-input matrix (docs/RELIABILITY.md, "Bad-input matrix"): every corrupt variant
+# of every structure through every command that reads it, with the counts per command printed.
+# `make test` runs a representative subset of the same cases.
+.PHONY: bad-inputs
+bad-inputs: deps
+	$(SWIFT) build
+	SWA_BAD_INPUTS=full $(SWIFT) test --filter BadInputMatrixTests
+
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist
