@@ -14,13 +14,16 @@ struct SWAInspect: ParsableCommand {
         a clean exit means the checkpoint is intact. Long metadata values (the model graph) are \
         shortened in the table; --json prints them whole. Tensors holding NaN or infinite values \
         are listed with how many and the flat index of the first; they do not change the exit \
-        status (swa-avg, swa-bn-update, swa-eval and swa-landscape refuse such weights).
+        status (swa-avg, swa-bn-update, swa-eval, swa-landscape and swa-convert refuse such \
+        weights, naming the tensor).
 
         --verify checks integrity only and prints one line: every zstd frame decoded through \
         its checksum, the seek table against the frames (count, compressed and decompressed \
         sizes), the safetensors layout (header length and JSON, dtypes, shape x dtype size = \
         byte range, offsets contiguous, in range, not overlapping), every shard of a Hugging \
-        Face folder or index, every storage of a PyTorch file. Exit 0 with "OK" and what was \
+        Face folder or index, every storage of a PyTorch file and, in the zip format, every \
+        member against its CRC-32. Plain safetensors and legacy PyTorch files carry no \
+        checksum: their layout is checked, their data cannot be. Exit 0 with "OK" and what was \
         checked, or exit 1 with the first fault, naming the file and the first tensor hit.
         """,
         version: swaVersion)

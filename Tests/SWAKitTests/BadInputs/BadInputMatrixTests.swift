@@ -5,7 +5,7 @@ import Testing
 /// The bad-input matrix (docs/RELIABILITY.md, "Bad-input matrix"), run through the built tools.
 ///
 /// `swift test` (and `make test`) runs the cases marked quick: one or two damages of most
-/// structures, about 70 runs (30 s here under load); the controls and the rest need the full run. `make bad-inputs` runs every case
+/// structures, 63 runs (about 30 s here under load); the controls and the rest need the full run. `make bad-inputs` runs every case
 /// (`SWA_BAD_INPUTS=full`) and prints the counts per command.
 @Suite(.serialized) struct BadInputMatrixTests {
     /// Whether to run every case rather than the quick subset.
