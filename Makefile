@@ -150,5 +150,13 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
+# The whole bad-input matrix (docs/RELIABILITY.md, "Bad-input matrix"): every corrupt variant
+# of every structure through every command that reads it, with the counts per command printed.
+# `make test` runs a representative subset of the same cases.
+.PHONY: bad-inputs
+bad-inputs: deps
+	$(SWIFT) build
+	SWA_BAD_INPUTS=full $(SWIFT) test --filter BadInputMatrixTests
+
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist

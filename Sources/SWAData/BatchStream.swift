@@ -59,6 +59,7 @@ extension DataSet {
                 return
             }
             let elements = count * sampleElementCount
+            try checkFinite(raw, samples: count, firstIndex: delivered)
             // Reuse the buffer from the last batch unless `body` kept it (then it is copied on write).
             if batch.x.count != elements { batch.x = [Float](repeating: 0, count: elements) }
             raw.withUnsafeBytes { source in
@@ -103,6 +104,19 @@ extension DataSet {
 }
 
 // MARK: - Raw sample to model input
+
+extension DataSet {
+    /// Refuses float inputs holding NaN or ±inf, which would turn BN statistics and every
+    /// prediction into NaN silently; names the file, the array and the first sample.
+    func checkFinite(_ raw: [UInt8], samples count: Int, firstIndex: Int) throws {
+        guard inputs.dtype.isFloatingPoint else { return }
+        var values = NonFiniteValues()
+        raw.withUnsafeBytes { values.scan($0.baseAddress!, dtype: inputs.dtype, count: count * sampleElementCount, firstElement: 0) }
+        guard values.count > 0 else { return }
+        let sample = firstIndex + values.firstIndex / sampleElementCount
+        throw SWAError(file: path, "\(inputs.key): sample \(sample) holds NaN or Inf (element \(values.firstIndex % sampleElementCount) of the sample)")
+    }
+}
 
 /// Turns raw samples into model inputs: decode and scale, NHWC → NCHW, augment, normalise.
 ///

@@ -39,6 +39,7 @@ public struct ModelParameters: Sendable {
                 guard let floats = checkpoint.floats(key) else {
                     throw SWAError(file: file, "tensor '\(key)' has dtype \(info.dtype.name), expected a float type (F32, F16, BF16, F64)")
                 }
+                try Self.checkFinite(floats, key: key, info: info, checkpoint: checkpoint)
                 values[key] = floats
             }
         }
@@ -46,6 +47,21 @@ public struct ModelParameters: Sendable {
             throw SWAError(file: file, "tensor '\(info.name)' is not used by the model graph (wrong --arch or --graph?)")
         }
         self.values = values
+    }
+
+    /// Refuses weights holding NaN or ±inf, which would turn every output into NaN silently
+    /// (docs/RELIABILITY.md, "Integrity checks"); names the tensor, how many and the first.
+    static func checkFinite(_ floats: [Float], key: String, info: TensorInfo, checkpoint: LoadedCheckpoint) throws {
+        guard floats.contains(where: { !$0.isFinite }) else { return }
+        var stored = NonFiniteValues()
+        if let bytes = checkpoint.tensors[key] {
+            bytes.withUnsafeBytes { stored.scan($0.baseAddress!, dtype: info.dtype, count: info.elementCount, firstElement: 0) }
+        }
+        if stored.count > 0 {
+            throw SWAError(file: checkpoint.path, "tensor '\(key)' holds \(stored.summary); see swa-inspect")
+        }
+        let first = floats.firstIndex { !$0.isFinite }!
+        throw SWAError(file: checkpoint.path, "tensor '\(key)' holds values too large for Float32 (first at element \(first))")
     }
 
     /// A graph with weights given directly (tests, random initialisation); no checks beyond the

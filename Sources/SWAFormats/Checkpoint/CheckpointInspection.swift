@@ -1,5 +1,6 @@
 /// What `swa-inspect` reports of one checkpoint, after reading it through and verifying
-/// every frame's checksum and the exact coverage of the data section.
+/// every frame's checksum and the exact coverage of the data section: its container, sizes,
+/// metadata, tensors, and the NaN and infinite values each float tensor holds.
 public struct CheckpointInspection: Codable, Sendable {
     /// One tensor as the header lists it.
     public struct Tensor: Codable, Sendable {
@@ -11,6 +12,9 @@ public struct CheckpointInspection: Codable, Sendable {
         public var shape: [Int]
         /// Bytes of data: elements times the dtype's size.
         public var bytes: Int
+        /// Its NaN and infinite elements (count, NaNs, first flat index); absent when every
+        /// element is finite, and always for integer and bool tensors.
+        public var nonFinite: NonFiniteValues?
     }
 
     /// The path as the user gave it.
@@ -35,6 +39,10 @@ public struct CheckpointInspection: Codable, Sendable {
     public var metadata: [String: String]
     /// Tensors in storage order.
     public var tensors: [Tensor]
+    /// Tensors holding NaN or an infinity (0 when all are finite).
+    public var nonFiniteTensors: Int
+    /// NaN and infinite elements over all tensors.
+    public var nonFiniteElements: Int
     /// For a PyTorch file: where the state dict was found and what else the pickle holds.
     public var pytorch: PyTorchStructure?
 
@@ -42,8 +50,10 @@ public struct CheckpointInspection: Codable, Sendable {
     /// `options` says how to read a PyTorch file (`--key`, `--strip-prefix`).
     public static func inspect(path: String, options: ArchiveOptions = .none) throws -> CheckpointInspection {
         let archive = try TensorArchives.open(path: path, options: options)
-        let frames = try archive.openDataStream().finish()
         let header = archive.header
+        let stream = try archive.openDataStream()
+        let nonFinite = try stream.countNonFiniteValues(in: header.tensors)
+        let frames = try stream.finish()
         var seekTable: SeekTable?
         if archive.format == .zstd, archive is SafetensorsArchive {
             seekTable = try SeekTable.read(from: InputFile(path: path))
@@ -59,7 +69,10 @@ public struct CheckpointInspection: Codable, Sendable {
             payloadBytes: header.payloadByteCount, headerBytes: 8 + header.jsonByteCount, frames: frames,
             seekTable: seekTable != nil, seekTableFrames: seekTable?.entries.count,
             elements: header.tensors.reduce(0) { $0 + $1.elementCount }, metadata: header.metadata,
-            tensors: header.tensors.map { Tensor(name: $0.name, dtype: $0.dtype.name, shape: $0.shape, bytes: $0.byteCount) },
+            tensors: zip(header.tensors, nonFinite).map { tensor, values in
+                Tensor(name: tensor.name, dtype: tensor.dtype.name, shape: tensor.shape, bytes: tensor.byteCount, nonFinite: values)
+            },
+            nonFiniteTensors: nonFinite.count { $0 != nil }, nonFiniteElements: nonFinite.reduce(0) { $0 + ($1?.count ?? 0) },
             pytorch: (archive as? PyTorchArchive)?.structure)
     }
 }

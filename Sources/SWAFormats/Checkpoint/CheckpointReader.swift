@@ -27,21 +27,28 @@ public final class CheckpointReader: TensorDataStream {
 
     /// Opens `path` and reads and validates its header.
     /// - Parameter onRawBytes: sees every byte read from disk, in order (for hashing and progress).
-    public init(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
+    public convenience init(path: String, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
         let file = try InputFile(path: path)
         file.onRead = onRawBytes
-        self.file = file
         var prefix = [UInt8](repeating: 0, count: 8)
         let prefixCount = try prefix.withUnsafeMutableBytes { buffer in try file.readFully(into: buffer) }
         prefix.removeLast(8 - prefixCount)
         // Eight bytes tell a zstd stream from the rest; whatever else `detect` makes of them,
         // the safetensors checks below give the precise complaint.
         let isCompressed = FileFormat.detect(prefix: prefix, fileSize: file.size) == .zstd
-        format = isCompressed ? .zstd : .safetensors
-        source = isCompressed
+        try self.init(file: file, format: isCompressed ? .zstd : .safetensors, source: isCompressed
             ? try ZstdPayloadSource(file: file, alreadyRead: prefix)
-            : PlainPayloadSource(file: file, alreadyRead: prefix)
-        header = try Self.readHeader(from: source, file: file, isCompressed: isCompressed)
+            : PlainPayloadSource(file: file, alreadyRead: prefix))
+    }
+
+    /// Reads and validates the header from `source`, the payload of `file` (`.zstd` or
+    /// `.safetensors`, as `format` says). `CheckpointVerification` passes a source that
+    /// records every frame.
+    init(file: InputFile, format: FileFormat, source: PayloadSource) throws {
+        self.file = file
+        self.format = format
+        self.source = source
+        header = try Self.readHeader(from: source, file: file, isCompressed: format == .zstd)
     }
 
     private static func readHeader(from source: PayloadSource, file: InputFile, isCompressed: Bool) throws -> SafetensorsHeader {

@@ -13,6 +13,8 @@ struct ZipDirectory {
         var name: String
         var method: UInt16
         var dataRange: Range<Int>
+        /// The CRC-32 the central directory records for the member's uncompressed bytes.
+        var crc32: UInt32 = 0
     }
 
     /// Members by name.
@@ -66,6 +68,7 @@ struct ZipDirectory {
         for _ in 0..<entryCount {
             guard at + 46 <= directory.count, directory.le32(at) == 0x0201_4B50 else { throw fail("central directory entry \(names.count) is damaged") }
             let method = directory.le16(at + 10)
+            let crc32 = directory.le32(at + 16)
             var compressedSize = UInt64(directory.le32(at + 20))
             var size = UInt64(directory.le32(at + 24))
             let nameLength = Int(directory.le16(at + 28))
@@ -104,7 +107,7 @@ struct ZipDirectory {
                 throw fail("member '\(name)' ends past the end of the file")
             }
             if members[name] == nil { names.append(name) }
-            members[name] = Member(name: name, method: method, dataRange: dataStart..<(dataStart + Int(compressedSize)))
+            members[name] = Member(name: name, method: method, dataRange: dataStart..<(dataStart + Int(compressedSize)), crc32: crc32)
             at = end
         }
         self.members = members

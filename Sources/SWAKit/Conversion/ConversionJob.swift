@@ -60,6 +60,7 @@ public struct ConversionReport: Codable, Sendable {
 /// Converts one checkpoint between formats, streaming tensor by tensor: memory is one tensor
 /// chunk whatever the model size (except with a graph to check, which binds the whole model).
 ///
+/// Float tensors holding NaN or Inf are refused, naming the tensor and the first element.
 /// Tensors keep the input's order and bytes (`--dtype keep`): a round trip between our format,
 /// plain safetensors and a Hugging Face folder is exact, bit for bit. Metadata is carried
 /// through (the input's `swa.*` keys and unknown keys; a model folder's `trainer_state.json`
@@ -130,6 +131,13 @@ public enum ConversionJob {
                 let elements = min(chunkElements, tensor.elementCount - done)
                 let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[..<(elements * tensor.dtype.byteSize)])
                 try stream.readData(into: piece)
+                // A NaN or Inf weight is carried nowhere silently (docs/RELIABILITY.md): refused,
+                // as swa-avg refuses it; swa-inspect lists them all.
+                var nonFinite = NonFiniteValues()
+                nonFinite.scan(piece.baseAddress!, dtype: tensor.dtype, count: elements, firstElement: done)
+                if nonFinite.count > 0 {
+                    throw SWAError(file: stream.path, "tensor '\(tensor.name)' holds NaN or Inf (first at element \(nonFinite.firstIndex)); see swa-inspect")
+                }
                 if spec.dtype == tensor.dtype {
                     try output.writeData(UnsafeRawBufferPointer(piece))
                 } else {

@@ -29,6 +29,11 @@ public struct ModelPredictions: Sendable {
         var labelLogProbabilities = [Double](repeating: 0, count: range.count)
         try data.forEachBatch(size: batchSize, samples: range) { batch in
             let logits = forward.run(batch.x, batch: batch.count, mode: .inference)
+            // Finite weights (checked at binding) can still overflow Float32 on the way; NaN
+            // probabilities would make every metric NaN, silently.
+            if let bad = logits.firstIndex(where: { !$0.isFinite }) {
+                throw SWAError(file: data.path, "sample \(batch.firstIndex + bad / classes): the model's outputs are NaN or infinite (its activations overflow Float32)")
+            }
             logits.withUnsafeBufferPointer { rows in
                 for row in 0..<min(batch.count, range.upperBound - batch.firstIndex) {
                     let sample = batch.firstIndex + row - range.lowerBound

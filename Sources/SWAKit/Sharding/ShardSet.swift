@@ -24,7 +24,9 @@ public func orderedCompleteShards(_ partials: [(path: String, header: PartialRes
     let missing = (0..<count).filter { byIndex[$0] == nil }
     if !missing.isEmpty {
         let list = missing.map { "\($0)/\(count)" }.joined(separator: ", ")
-        throw SWAError("--merge: missing shard\(missing.count == 1 ? "" : "s") \(list) (\(partials.count) of \(count) partials given)")
+        // No file is at fault; the ones given say which run is incomplete.
+        let given = partials.prefix(3).map(\.path).joined(separator: ", ") + (partials.count > 3 ? ", ..." : "")
+        throw SWAError("--merge: missing shard\(missing.count == 1 ? "" : "s") \(list) (\(partials.count) of \(count) partials given: \(given))")
     }
     return (0..<count).map { byIndex[$0]! }
 }
