@@ -23,9 +23,11 @@ extension ParsableCommand {
         // Then, while this is the only thread: every thread started later inherits the mask.
         SignalCleanup.install()
         let name = configuration.commandName ?? "swa"
-        // A misspelt SWA_CONV_BACKEND is bad usage, caught before any work.
+        // A misspelt SWA_CONV_BACKEND or SWA_THREADS is bad usage, caught before any work.
         do {
-            _ = try ConvolutionBackendPolicy(environmentValue: ProcessInfo.processInfo.environment[ConvolutionBackendPolicy.environmentVariable])
+            let environment = ProcessInfo.processInfo.environment
+            _ = try ConvolutionBackendPolicy(environmentValue: environment[ConvolutionBackendPolicy.environmentVariable])
+            _ = try WorkerThreads.requested(environmentValue: environment[WorkerThreads.environmentVariable])
         } catch let error as SWAError {
             printError("\(name): \(error)")
             Foundation.exit(ToolExit.usage)

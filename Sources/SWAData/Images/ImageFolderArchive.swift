@@ -128,7 +128,7 @@ public final class ImageFolderArchive: ArrayContainer {
     /// threads fill the other, so the cores stay busy while the consumer converts and runs the
     /// model (about 13% of a pass with a tiny model; docs/PERFORMANCE.md).
     private func streamImages(from firstImage: Int, _ body: (UnsafeRawBufferPointer) throws -> ReadStep) throws {
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let threads = WorkerThreads.count
         let blockCount = threads * Self.imagesPerThreadPerBlock
         let imageBytes = 3 * width * height
         let buffers = (0..<2).map { _ in BlockPointer(address: .allocate(capacity: blockCount * imageBytes)) }

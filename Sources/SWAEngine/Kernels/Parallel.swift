@@ -8,8 +8,9 @@ import Foundation
 // the number of cores.
 
 enum Parallel {
-    /// Cores this process may use, read once.
-    static let coreCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads the kernels cut their work for: `SWA_THREADS`, else the cores this process may
+    /// use (`WorkerThreads`), read once.
+    static let coreCount = WorkerThreads.count
 
     /// Elements below which an elementwise or reduction kernel stays on the calling thread:
     /// dispatching costs a few microseconds, about what 32 Ki floats take to stream.

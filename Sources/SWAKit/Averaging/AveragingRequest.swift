@@ -36,7 +36,7 @@ public struct AveragingRequest: Sendable {
     /// A request; `threads` below 1 counts as 1. `validate()` checks the method against the inputs.
     public init(inputs: [CheckpointEntry], method: AveragingMethod, buffers: BufferPolicy = .average,
                 outputDType: OutputDType = .keep, destination: String, overwrite: Bool = false,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunkBudget: Int = 64 << 20) {
+                threads: Int = WorkerThreads.count, chunkBudget: Int = 64 << 20) {
         self.inputs = inputs
         self.method = method
         self.buffers = buffers

@@ -74,7 +74,7 @@ public enum CheckpointRangeShards {
     /// - Throws: partials of another run (`orderedCompleteShards`), missing or duplicate shards,
     ///   a damaged partial (named).
     public static func merge(_ partials: [String], destination: String, overwrite: Bool,
-                             outputOptions: OutputOptions = OutputOptions(), threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                             outputOptions: OutputOptions = OutputOptions(), threads: Int = WorkerThreads.count,
                              onChunk: () -> Void = {}) throws -> AveragingReport {
         var headers: [(path: String, header: PartialResultHeader)] = []
         var entries: [String: CheckpointEntry] = [:]

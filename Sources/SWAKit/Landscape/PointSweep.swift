@@ -12,8 +12,8 @@ struct PointSweep {
     /// Threads running points at once: the cores, or fewer points.
     var workers: Int
 
-    /// The cores this process may use.
-    static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Threads this process may use: `SWA_THREADS`, else its cores (`WorkerThreads`).
+    static var coreCount: Int { WorkerThreads.count }
 
     init(workers: Int = PointSweep.coreCount) {
         self.workers = max(1, workers)
