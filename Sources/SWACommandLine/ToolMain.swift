@@ -84,16 +84,9 @@ private func printPrettyJSON(_ value: some Encodable) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// `84.2 KB`, `1.5 GB`: decimal units, as `ls -h --si` prints them.
+/// `84.2 KB`, `1.5 GB`: decimal units, as `ls -h --si` prints them (`formatByteSize`).
 public func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1000, unit < units.count - 1 {
-        value /= 1000
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    formatByteSize(bytes)
 }
 
 /// `22,074`: thousands separated for reading.

@@ -22,3 +22,18 @@ extension StringProtocol {
         String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }
+
+/// A byte count for reading, with one decimal past the unit: `84.2 KB`, `1.5 GB` in decimal
+/// units (powers of 1000, as `ls -h --si` prints them), or `1.5 MiB`, `3.0 GiB` with `binary`
+/// (powers of 1024, as `parseByteSize` reads them); below one unit, `512 B`.
+public func formatByteSize(_ bytes: Int, binary: Bool = false) -> String {
+    let units = binary ? ["B", "KiB", "MiB", "GiB", "TiB"] : ["B", "KB", "MB", "GB", "TB"]
+    let base = binary ? 1024.0 : 1000.0
+    var value = Double(bytes)
+    var unit = 0
+    while value >= base, unit < units.count - 1 {
+        value /= base
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

@@ -55,15 +55,3 @@ extension EvaluationJob {
         return sums
     }
 }
-
-/// `1.5 MiB`, `3.0 GiB`: binary units, as the budget `--max-resident` takes them.
-func describeBytes(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024, unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-}

@@ -118,9 +118,9 @@ public struct EvaluationJob: Sendable {
         } else {
             let table = entries.count * samples.count * model.classCount * MemoryLayout<Double>.size
             progress.warn("warning: the weights of the model\(beforeBN == nil ? "" : ", --before-bn") and the \(entries.count) ensemble member\(entries.count == 1 ? "" : "s") "
-                + "take \(describeBytes(resident)) together, more than --max-resident \(describeBytes(maxResidentBytes)); "
+                + "take \(formatByteSize(resident, binary: true)) together, more than --max-resident \(formatByteSize(maxResidentBytes, binary: true)); "
                 + "evaluating one model per pass instead (the data is read \(entries.count + (beforeBN == nil ? 1 : 2)) times "
-                + "and the members' probabilities, \(describeBytes(table)), are held)")
+                + "and the members' probabilities, \(formatByteSize(table, binary: true)), are held)")
             sums = try evaluateOneModelPerPass(model: model.parameters, beforeBN: beforeBN, entries: entries, evaluator: evaluator,
                                                progress: progress)
         }
