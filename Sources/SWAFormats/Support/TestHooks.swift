@@ -18,16 +18,20 @@ enum TestHooks {
     /// Longest pause, so that a test that never resumes the writer does not hang it.
     static let longestPauseSeconds = 120
 
-    /// With `SWA_TEST_PAUSE_BEFORE_COMMIT=MARKER`: writes `destination` into the file MARKER,
+    /// With `SWA_TEST_PAUSE_BEFORE_COMMIT=MARKER`: writes `destination` into the file MARKER
+    /// (atomically: the marker appears with its text),
     /// then waits until MARKER is removed (or 120 s pass). A test then signals the tool at
     /// the worst moment, every byte written and nothing named, or removes MARKER to let it go on.
     /// Called outside the `TemporaryFileRegistry`'s lock, so a signal's cleanup can run meanwhile.
     static func pauseBeforeCommit(of destination: String) {
         guard let marker = pauseMarker else { return }
-        let descriptor = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(0o644))
+        // Written under another name and renamed, so a test that sees MARKER also sees its text.
+        let writing = marker + ".writing"
+        let descriptor = open(writing, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(0o644))
         guard descriptor >= 0 else { return }
         _ = Array(destination.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
+        guard rename(writing, marker) == 0 else { return }
         var waited = 0
         while access(marker, F_OK) == 0, waited < longestPauseSeconds * 200 {
             usleep(5_000)
