@@ -8,7 +8,8 @@
       be equal but for the keys ignored.
   compare-outputs.py json A B [--ignore KEY]...
       Every field of B (the single process's --json) is in A with the same value: integers and
-      strings exactly, floats within 1e-12 relative. Keys ignored at any depth (timings).
+      strings and floats exactly (a merge adds the per-batch Float64 sums in the single process's
+      order, docs/SCALE.md). Keys ignored at any depth (timings).
 
 Standard library only: the check runs on a fresh machine without numpy."""
 import json
@@ -101,8 +102,8 @@ def compare_json(merged, single, ignored, where="$"):
         for index, (m, s) in enumerate(zip(merged, single)):
             problems += compare_json(m, s, ignored, f"{where}[{index}]")
     elif isinstance(single, float) and isinstance(merged, (int, float)) and not isinstance(merged, bool):
-        if not math.isclose(merged, single, rel_tol=1e-12, abs_tol=1e-15):
-            problems.append(f"{where}: {merged!r} against {single!r}")
+        if merged != single:
+            problems.append(f"{where}: {merged!r} against {single!r} (relative difference {abs(merged - single) / max(abs(single), 1e-300):.3g})")
     elif merged != single or type(merged) is not type(single):
         problems.append(f"{where}: {merged!r} against {single!r}")
     return problems

@@ -6,8 +6,9 @@ import Testing
 @testable import SWAKit
 
 /// Shards of `swa-eval` (`EvaluationJob.runShard`) merged (`EvaluationJob.merge`) against the
-/// single process on the fixtures: counts exactly, every metric and curve point within 1e-12
-/// relative (Float64 sums added in another order), bit for bit for one shard.
+/// single process on the fixtures: every count, metric and curve point bit for bit, for any
+/// number of shards (the Float64 sums are kept per batch and added in batch order,
+/// `BatchwiseSums`).
 @Suite struct EvaluationShardTests {
     static func job(model: String, folder: String, limit: Int? = nil, batchSize: Int = 64) -> EvaluationJob {
         var data = DataRequest(path: TestSupport.fixtures + "/data/test.npz", batchSize: batchSize)
@@ -27,36 +28,30 @@ import Testing
         return try EvaluationJob.merge(partials.shuffled())
     }
 
-    /// Compares two metrics: equal when `exact`, else within `rtol` relative.
-    static func expectClose(_ a: ClassificationMetrics, _ b: ClassificationMetrics, exact: Bool, _ what: String) {
-        // Accuracy is a count over the same n: exact either way.
-        #expect(a.accuracy == b.accuracy, "\(what) accuracy")
-        for (x, y, name) in [(a.nll, b.nll, "nll"), (a.ece, b.ece, "ece"), (a.brier, b.brier, "brier")] {
-            if exact {
-                #expect(x.bitPattern == y.bitPattern, "\(what) \(name): \(x) vs \(y)")
-            } else {
-                #expect(abs(x - y) <= 1e-12 * max(abs(y), 1e-300), "\(what) \(name): \(x) vs \(y)")
-            }
+    /// Expects two metrics to be equal bit for bit.
+    static func expectSame(_ a: ClassificationMetrics, _ b: ClassificationMetrics, _ what: String) {
+        for (x, y, name) in [(a.accuracy, b.accuracy, "accuracy"), (a.nll, b.nll, "nll"), (a.ece, b.ece, "ece"), (a.brier, b.brier, "brier")] {
+            #expect(x.bitPattern == y.bitPattern, "\(what) \(name): \(x) vs \(y)")
         }
     }
 
-    static func expectSameReport(_ merged: EvaluationReport, _ single: EvaluationReport, exact: Bool) throws {
+    static func expectSameReport(_ merged: EvaluationReport, _ single: EvaluationReport) throws {
         #expect(merged.data.samples == single.data.samples && merged.data.path == single.data.path)
         #expect(merged.data.normalization == single.data.normalization)
         #expect(merged.model.path == single.model.path && merged.model.bn == single.model.bn)
-        expectClose(merged.model.metrics, single.model.metrics, exact: exact, "model")
+        expectSame(merged.model.metrics, single.model.metrics, "model")
         let before = try #require(merged.modelBeforeBN), singleBefore = try #require(single.modelBeforeBN)
-        expectClose(before.metrics, singleBefore.metrics, exact: exact, "before BN")
+        expectSame(before.metrics, singleBefore.metrics, "before BN")
         let ensemble = try #require(merged.ensemble), singleEnsemble = try #require(single.ensemble)
         #expect(ensemble.members.map(\.path) == singleEnsemble.members.map(\.path))
-        for (a, b) in zip(ensemble.members, singleEnsemble.members) { expectClose(a.metrics, b.metrics, exact: exact, a.path) }
+        for (a, b) in zip(ensemble.members, singleEnsemble.members) { expectSame(a.metrics, b.metrics, a.path) }
         #expect(ensemble.curve.map(\.k) == singleEnsemble.curve.map(\.k))
-        for (a, b) in zip(ensemble.curve, singleEnsemble.curve) { expectClose(a.metrics, b.metrics, exact: exact, "curve k=\(a.k)") }
-        expectClose(ensemble.metrics, singleEnsemble.metrics, exact: exact, "ensemble")
+        for (a, b) in zip(ensemble.curve, singleEnsemble.curve) { expectSame(a.metrics, b.metrics, "curve k=\(a.k)") }
+        expectSame(ensemble.metrics, singleEnsemble.metrics, "ensemble")
         #expect(merged.agreement == single.agreement)
         let linearization = try #require(merged.linearization), singleLinearization = try #require(single.linearization)
         for (x, y) in [(linearization.modelVsEnsemble, singleLinearization.modelVsEnsemble), (linearization.memberPairs!, singleLinearization.memberPairs!)] {
-            #expect(exact ? x == y : abs(x - y) <= 1e-12 * y, "linearization \(x) vs \(y)")
+            #expect(x.bitPattern == y.bitPattern, "linearization \(x) vs \(y)")
         }
         #expect(merged.forwardPasses.ensemble == single.forwardPasses.ensemble)
     }
@@ -69,7 +64,7 @@ import Testing
             let single = try job.run()
             #expect(single.ensemble?.members.count ?? 0 >= 3)
             let merged = try Self.merged(job, count: count, folder: folder, tag: "\(count)")
-            try Self.expectSameReport(merged, single, exact: count == 1)
+            try Self.expectSameReport(merged, single)
         }
     }
 
@@ -80,9 +75,9 @@ import Testing
             let job = Self.job(model: model, folder: folder, limit: 150, batchSize: 50)
             let single = try job.run()
             let merged = try Self.merged(job, count: 7, folder: folder, tag: "empty")
-            try Self.expectSameReport(merged, single, exact: false)
+            try Self.expectSameReport(merged, single)
             let empty = try PartialResultFile.read(folder + "/eval-empty-6")
-            #expect(try empty.tensors.integers("scalars", file: "") == [0, 0])
+            #expect(try empty.tensors.integers("scalars", file: "") == [0, 0, 0])
         }
     }
 

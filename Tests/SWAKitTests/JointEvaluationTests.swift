@@ -12,11 +12,11 @@ import Testing
     // MARK: - Running sums against whole tables
 
     /// Members' metrics, curve, pairs, agreement and model-vs-ensemble total variation, added
-    /// sample by sample, equal those computed from whole `[samples, classes]` tables the way
-    /// `FGEEnsemble` and `EvaluationJob` compute them, bit for bit.
+    /// sample by sample in batches of 8, equal those computed from whole `[samples, classes]`
+    /// tables the way `FGEEnsemble` and `EvaluationJob` compute them, bit for bit, batch by batch.
     @Test func runningSumsEqualTheWholeTables() {
         var generator = SeededGenerator(seed: 14)
-        let members = 4, samples = 37, classes = 5
+        let members = 4, samples = 37, classes = 5, batchSize = 8
         func table() -> [Double] {
             (0..<samples).flatMap { _ -> [Double] in
                 let raw = (0..<classes).map { _ in Double.random(in: 0.01...1, using: &generator) }
@@ -34,6 +34,7 @@ import Testing
         all.withUnsafeBufferPointer { all in
             model.withUnsafeBufferPointer { model in
                 for sample in 0..<samples {
+                    if sample % batchSize == 0 { running.startBatch() }
                     let label = Int(labels[sample])
                     running.add(member: { all.baseAddress! + ($0 * samples + sample) * classes },
                                 memberLabelLogProbability: { logs[$0][sample * classes + label] },
@@ -44,22 +45,27 @@ import Testing
 
         // The whole-table way (FGEEnsemble.init and EvaluationJob before the one pass).
         var sum = [Double](repeating: 0, count: samples * classes)
-        var pairs: [Double] = []
+        var pairs: [[Double]] = []
         for (index, probabilities) in tables.enumerated() {
             let labelLogs = (0..<samples).map { logs[index][$0 * classes + Int(labels[$0])] }
             #expect(running.members[index] == MetricSums(probabilities: probabilities, classes: classes, labels: labels,
-                                                         labelLogProbabilities: labelLogs), "member \(index)")
+                                                         labelLogProbabilities: labelLogs, batchSize: batchSize), "member \(index)")
             for i in sum.indices { sum[i] += probabilities[i] }
-            for previous in tables[..<index] { pairs.append(totalVariationSum(previous, probabilities, classes: classes)) }
+            for previous in tables[..<index] {
+                pairs.append(totalVariationBatchSums(previous, probabilities, classes: classes, batchSize: batchSize))
+            }
             let k = Double(index + 1)
-            #expect(running.curve[index] == MetricSums(probabilities: sum.map { $0 / k }, classes: classes, labels: labels), "k \(index + 1)")
+            #expect(running.curve[index] == MetricSums(probabilities: sum.map { $0 / k }, classes: classes, labels: labels,
+                                                       batchSize: batchSize), "k \(index + 1)")
         }
         let ensemble = sum.map { $0 / Double(members) }
-        #expect(running.memberPairTotalVariations.map(\.bitPattern) == pairs.map(\.bitPattern))
-        #expect(running.memberPairTotalVariations.count == 6)
+        #expect(running.memberPairTotalVariations == BatchwiseSums(columns: pairs))
+        #expect(running.memberPairTotalVariations.width == 6 && running.memberPairTotalVariations.batchCount == 5)
         #expect(running.agreements == topClassAgreementCount(model, ensemble, classes: classes))
         #expect(running.agreements > 0 && running.agreements < samples)
-        #expect(running.modelEnsembleTotalVariation.bitPattern == totalVariationSum(model, ensemble, classes: classes).bitPattern)
+        #expect(running.modelEnsembleTotalVariation
+            == BatchwiseSums(columns: [totalVariationBatchSums(model, ensemble, classes: classes, batchSize: batchSize)]))
+        #expect(running.members[0].batchSums.batchCount == 5)
     }
 
     // MARK: - The job both ways

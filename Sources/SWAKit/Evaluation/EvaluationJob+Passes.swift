@@ -49,9 +49,11 @@ extension EvaluationJob {
         sums.members = fge.memberSums
         sums.curve = fge.curveSums
         sums.memberSeconds = fge.members.map(\.seconds)
-        sums.memberPairTotalVariations = fge.memberPairTotalVariationSums
+        sums.memberPairTotalVariationSums = fge.memberPairTotalVariationBatches
         sums.agreements = topClassAgreementCount(modelPredictions.probabilities, fge.probabilities, classes: classes)
-        sums.modelEnsembleTotalVariation = totalVariationSum(modelPredictions.probabilities, fge.probabilities, classes: classes)
+        sums.modelEnsembleTotalVariationSums = BatchwiseSums(columns: [
+            totalVariationBatchSums(modelPredictions.probabilities, fge.probabilities, classes: classes, batchSize: evaluator.batchSize),
+        ])
         return sums
     }
 }

@@ -96,12 +96,14 @@ extension EvaluationJob {
 // MARK: - Sums as partial-result tensors
 
 extension MetricSums {
-    /// `[samples, correct, binCount…, binCorrect…]` (I64) and `[nll, brier, binConfidence…]` (F64).
+    /// `[samples, correct, binCount…, binCorrect…]` (I64) and, per batch, `[nll, brier,
+    /// binConfidence…]` (F64 `[batches, 17]`).
     var partialTensors: (counts: PartialTensor, sums: PartialTensor) {
         (PartialTensor([Int64(samples), Int64(correct)] + binCount.map(Int64.init) + binCorrect.map(Int64.init)),
-         PartialTensor([nll, brier] + binConfidence))
+         PartialTensor(batchSums.rows, shape: [batchSums.batchCount, Self.width]))
     }
 
+    /// Sums read back: `sums` holds whole batches of `width` values.
     init(counts: [Int64], sums: [Double]) {
         let bins = ClassificationMetrics.calibrationBins
         self.init()
@@ -109,15 +111,15 @@ extension MetricSums {
         correct = Int(counts[1])
         binCount = counts[2 ..< 2 + bins].map { Int($0) }
         binCorrect = counts[2 + bins ..< 2 + 2 * bins].map { Int($0) }
-        nll = sums[0]
-        brier = sums[1]
-        binConfidence = Array(sums[2...])
+        batchSums = BatchwiseSums(width: Self.width, rows: sums)
     }
 }
 
 extension EvaluationSums {
     /// `model.counts`/`model.sums`, `before_bn.*`, `member.I.*`, `curve.K.*`, `scalars` (I64:
-    /// samples, agreements), `model_ensemble_tv`, `member_pairs_tv`, `seconds` (F64).
+    /// samples, agreements, batches), `model_ensemble_tv` (`[batches]`, none without an
+    /// ensemble), `member_pairs_tv` (`[batches, pairs]`), `seconds` (F64). The Float64 sums are
+    /// per batch (`BatchwiseSums`), so that the merge adds them in batch order.
     public var partialTensors: [(name: String, tensor: PartialTensor)] {
         var tensors: [(name: String, tensor: PartialTensor)] = []
         func add(_ name: String, _ sums: MetricSums) {
@@ -129,9 +131,10 @@ extension EvaluationSums {
         if let beforeBN { add("before_bn", beforeBN) }
         for (index, member) in members.enumerated() { add("member.\(index)", member) }
         for (index, point) in curve.enumerated() { add("curve.\(index + 1)", point) }
-        tensors.append(("scalars", PartialTensor([Int64(samples), Int64(agreements)])))
-        tensors.append(("model_ensemble_tv", PartialTensor([modelEnsembleTotalVariation])))
-        tensors.append(("member_pairs_tv", PartialTensor(memberPairTotalVariations)))
+        tensors.append(("scalars", PartialTensor([Int64(samples), Int64(agreements), Int64(model.batchSums.batchCount)])))
+        tensors.append(("model_ensemble_tv", PartialTensor(modelEnsembleTotalVariationSums.rows)))
+        let pairs = memberPairTotalVariationSums
+        tensors.append(("member_pairs_tv", PartialTensor(pairs.rows, shape: [pairs.batchCount, pairs.width])))
         tensors.append(("seconds", PartialTensor([modelSeconds, beforeBNSeconds] + memberSeconds)))
         return tensors
     }
@@ -141,19 +144,26 @@ extension EvaluationSums {
     public init(partialTensors tensors: [String: PartialTensor], members memberCount: Int, beforeBN: Bool, file: String) throws {
         self.init()
         let bins = ClassificationMetrics.calibrationBins
+        let scalars = try tensors.integers("scalars", count: 3, file: file)
+        guard scalars.allSatisfy({ $0 >= 0 }), scalars[2] <= scalars[0] else {
+            throw SWAError(file: file, "damaged partial result: tensor 'scalars' holds \(scalars)")
+        }
+        let batches = Int(scalars[2])
         func read(_ name: String) throws -> MetricSums {
             MetricSums(counts: try tensors.integers(name + ".counts", count: 2 + 2 * bins, file: file),
-                       sums: try tensors.doubles(name + ".sums", count: 2 + bins, file: file))
+                       sums: try tensors.doubles(name + ".sums", count: batches * MetricSums.width, file: file))
         }
         model = try read("model")
         if beforeBN { self.beforeBN = try read("before_bn") }
         members = try (0..<memberCount).map { try read("member.\($0)") }
         curve = try (0..<memberCount).map { try read("curve.\($0 + 1)") }
-        let scalars = try tensors.integers("scalars", count: 2, file: file)
         samples = Int(scalars[0])
         agreements = Int(scalars[1])
-        modelEnsembleTotalVariation = try tensors.doubles("model_ensemble_tv", count: 1, file: file)[0]
-        memberPairTotalVariations = try tensors.doubles("member_pairs_tv", count: memberCount * (memberCount - 1) / 2, file: file)
+        let pairs = memberCount * (memberCount - 1) / 2
+        modelEnsembleTotalVariationSums = BatchwiseSums(
+            width: 1, rows: try tensors.doubles("model_ensemble_tv", count: memberCount > 0 ? batches : 0, file: file))
+        memberPairTotalVariationSums = BatchwiseSums(
+            width: pairs, rows: try tensors.doubles("member_pairs_tv", count: batches * pairs, file: file))
         let seconds = try tensors.doubles("seconds", count: 2 + memberCount, file: file)
         modelSeconds = seconds[0]
         beforeBNSeconds = seconds[1]

@@ -1,8 +1,9 @@
 import SWAFormats
 
 /// Everything an evaluation report is computed from, over a set of samples (all of them, or a
-/// shard's): counts and Float64 sums that add across shards (docs/SCALE.md). The single
-/// process builds its report from these sums too (`EvaluationReport(description:sums:)`).
+/// shard's): counts, and Float64 sums kept per batch (`BatchwiseSums`), that add across shards
+/// (docs/SCALE.md). The single process builds its report from these sums too
+/// (`EvaluationReport(description:sums:)`), so a merge gives its report bit for bit.
 public struct EvaluationSums: Sendable, Equatable {
     /// Samples summed.
     public var samples = 0
@@ -15,10 +16,16 @@ public struct EvaluationSums: Sendable, Equatable {
     public var curve: [MetricSums] = []
     /// Samples where the model's and the ensemble's top classes agree.
     public var agreements = 0
-    /// Σ over samples of ½‖p_model − p_ensemble‖₁.
-    public var modelEnsembleTotalVariation = 0.0
-    /// Per member pair (order of `FGEEnsemble.memberPairTotalVariationSums`), Σ over samples of ½‖p_i − p_j‖₁.
-    public var memberPairTotalVariations: [Double] = []
+    /// Per batch, Σ over its samples of ½‖p_model − p_ensemble‖₁ (one column; no batches
+    /// without an ensemble).
+    public var modelEnsembleTotalVariationSums = BatchwiseSums(width: 1)
+    /// Per batch, for each member pair (columns in the order of
+    /// `FGEEnsemble.memberPairTotalVariationSums`), Σ over its samples of ½‖p_i − p_j‖₁.
+    public var memberPairTotalVariationSums = BatchwiseSums(width: 0)
+    /// Σ over samples of ½‖p_model − p_ensemble‖₁ (batch sums added in batch order).
+    public var modelEnsembleTotalVariation: Double { modelEnsembleTotalVariationSums.total(0) }
+    /// Per member pair, Σ over samples of ½‖p_i − p_j‖₁ (batch sums added in batch order).
+    public var memberPairTotalVariations: [Double] { memberPairTotalVariationSums.totals }
     /// Seconds of forward passes: the model, the model before BN, each member.
     public var modelSeconds = 0.0, beforeBNSeconds = 0.0
     public var memberSeconds: [Double] = []
@@ -37,9 +44,8 @@ public struct EvaluationSums: Sendable, Equatable {
         members = Self.added(members, other.members)
         curve = Self.added(curve, other.curve)
         agreements += other.agreements
-        modelEnsembleTotalVariation += other.modelEnsembleTotalVariation
-        memberPairTotalVariations = memberPairTotalVariations.isEmpty ? other.memberPairTotalVariations
-            : zip(memberPairTotalVariations, other.memberPairTotalVariations).map { $0 + $1 }
+        modelEnsembleTotalVariationSums.append(other.modelEnsembleTotalVariationSums)
+        memberPairTotalVariationSums.append(other.memberPairTotalVariationSums)
         modelSeconds += other.modelSeconds
         beforeBNSeconds += other.beforeBNSeconds
         memberSeconds = memberSeconds.isEmpty ? other.memberSeconds : zip(memberSeconds, other.memberSeconds).map { $0 + $1 }

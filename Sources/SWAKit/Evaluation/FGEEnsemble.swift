@@ -21,8 +21,11 @@ public struct FGEEnsemble: Sendable {
     public var memberSums: [MetricSums] = []
     /// The sums behind `curve`, `curveSums[k-1]` for the first k members.
     public var curveSums: [MetricSums] = []
+    /// Per batch of the pass, Σ over its samples of ½‖p_i − p_j‖₁ for each member pair (one
+    /// column per pair, in the order (0,1), (0,2), (1,2), (0,3), …).
+    public var memberPairTotalVariationBatches = BatchwiseSums(width: 0)
     /// Σ over samples of ½‖p_i − p_j‖₁ for each member pair, pairs in the order (0,1), (0,2), (1,2), (0,3), …
-    public var memberPairTotalVariationSums: [Double] = []
+    public var memberPairTotalVariationSums: [Double] { memberPairTotalVariationBatches.totals }
     /// Averaged probabilities `[samples, classes]` of all members.
     public var probabilities: [Double] = []
     /// The mean over member pairs (i < j) of the mean total variation ½‖p_i − p_j‖₁ between
@@ -47,6 +50,7 @@ public struct FGEEnsemble: Sendable {
         let labels = evaluator.labels
         var sum = [Double](repeating: 0, count: labels.count * classes)
         var earlier: [[Double]] = []
+        var pairColumns: [[Double]] = []
         for (index, entry) in entries.enumerated() {
             onMember(index, entry.path)
             let member = try Self.loadMember(entry, graph: graph)
@@ -56,12 +60,14 @@ public struct FGEEnsemble: Sendable {
             members.append(Member(path: entry.path, metrics: sums.metrics, seconds: predictions.seconds))
             for i in sum.indices { sum[i] += predictions.probabilities[i] }
             for previous in earlier {
-                memberPairTotalVariationSums.append(totalVariationSum(previous, predictions.probabilities, classes: classes))
+                pairColumns.append(totalVariationBatchSums(previous, predictions.probabilities, classes: classes,
+                                                           batchSize: evaluator.batchSize))
             }
             earlier.append(predictions.probabilities)
             let k = Double(index + 1)
-            curveSums.append(MetricSums(probabilities: sum.map { $0 / k }, classes: classes, labels: labels))
+            curveSums.append(MetricSums(probabilities: sum.map { $0 / k }, classes: classes, labels: labels, batchSize: evaluator.batchSize))
         }
+        memberPairTotalVariationBatches = BatchwiseSums(columns: pairColumns)
         probabilities = sum.map { $0 / Double(max(entries.count, 1)) }
         memberPairsTotalVariation = Self.meanOverPairs(memberPairTotalVariationSums, samples: labels.count)
     }

@@ -2,11 +2,12 @@
 /// probabilities for that sample: the members' metrics, the curve of the first k members, the
 /// member pairs' and the model's total variations, and the top-class agreement.
 ///
-/// Nothing here grows with the number of samples: one running sum of C probabilities (the
-/// first k members' sum, k = 1 … K) stands in for the N×C table of `FGEEnsemble`, and each
-/// pair's total variation is one Double. Every Float64 add happens in the order
-/// `FGEEnsemble` and `EvaluationJob` do it over their whole tables (per sample, members in
-/// order; per sum, samples in order), so the sums are the same bit for bit.
+/// Nothing here grows with the number of samples but one row of sums per batch
+/// (`BatchwiseSums`): one running sum of C probabilities (the first k members' sum, k = 1 … K)
+/// stands in for the N×C table of `FGEEnsemble`. Every Float64 add happens in the order
+/// `FGEEnsemble` and `EvaluationJob.evaluateOneModelPerPass` do it over their whole tables
+/// (per sample, members in order; per batch sum, samples in order), so the sums are the same
+/// bit for bit.
 struct FGERunningSums {
     /// Classes C of every probability row.
     let classes: Int
@@ -14,12 +15,12 @@ struct FGERunningSums {
     private(set) var members: [MetricSums]
     /// `curve[k-1]`: the ensemble of the first k members.
     private(set) var curve: [MetricSums]
-    /// Σ ½‖p_i − p_j‖₁ per pair, pairs in the order (0,1), (0,2), (1,2), (0,3), …
-    private(set) var memberPairTotalVariations: [Double]
+    /// Per batch, Σ ½‖p_i − p_j‖₁ per pair, pairs (columns) in the order (0,1), (0,2), (1,2), (0,3), …
+    private(set) var memberPairTotalVariations: BatchwiseSums
     /// Samples whose top class is the same for the model and the whole ensemble.
     private(set) var agreements = 0
-    /// Σ ½‖p_model − p_ensemble‖₁.
-    private(set) var modelEnsembleTotalVariation = 0.0
+    /// Per batch, Σ ½‖p_model − p_ensemble‖₁.
+    private(set) var modelEnsembleTotalVariation = BatchwiseSums(width: 1)
 
     /// The sum of the first k members' probabilities of the current sample, `[classes]`.
     private var running: [Double]
@@ -32,12 +33,22 @@ struct FGERunningSums {
         self.classes = classes
         members = Array(repeating: MetricSums(), count: memberCount)
         curve = Array(repeating: MetricSums(), count: memberCount)
-        memberPairTotalVariations = Array(repeating: 0, count: memberCount * (memberCount - 1) / 2)
+        memberPairTotalVariations = BatchwiseSums(width: memberCount * (memberCount - 1) / 2)
         running = Array(repeating: 0, count: classes)
         ensemble = Array(repeating: 0, count: classes)
     }
 
-    /// Adds one sample.
+    /// Starts the next batch of the pass: later samples add to its sums.
+    mutating func startBatch() {
+        for k in members.indices {
+            members[k].startBatch()
+            curve[k].startBatch()
+        }
+        memberPairTotalVariations.startBatch()
+        modelEnsembleTotalVariation.startBatch()
+    }
+
+    /// Adds one sample to the current batch (`startBatch` first).
     /// - Parameters:
     ///   - member: member index → that member's probabilities of the sample, `[classes]`.
     ///   - memberLabelLogProbability: member index → its log-softmax at the label.
@@ -55,14 +66,14 @@ struct FGERunningSums {
             for c in 0..<classes { ensemble[c] = running[c] / Double(k + 1) }
             ensemble.withUnsafeBufferPointer { curve[k].add(row: $0.baseAddress!, classes: classes, label: label, labelLogProbability: nil) }
             for earlier in 0..<k {
-                memberPairTotalVariations[pair] += Self.totalVariation(member(earlier), p, classes: classes)
+                memberPairTotalVariations.add(Self.totalVariation(member(earlier), p, classes: classes), to: pair)
                 pair += 1
             }
         }
         // `ensemble` now holds all K members' mean, the ensemble the model is compared with.
         ensemble.withUnsafeBufferPointer { all in
             if Self.topClass(model, classes: classes) == Self.topClass(all.baseAddress!, classes: classes) { agreements += 1 }
-            modelEnsembleTotalVariation += Self.totalVariation(model, all.baseAddress!, classes: classes)
+            modelEnsembleTotalVariation.add(Self.totalVariation(model, all.baseAddress!, classes: classes), to: 0)
         }
     }
 

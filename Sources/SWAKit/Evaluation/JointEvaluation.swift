@@ -14,8 +14,9 @@ import SWAEngine
 /// them against `EvaluationJob.maxResidentBytes`), one batch's activations (the forward passes
 /// share their buffers, `ForwardPass.rebound(to:)`), and per batch (K + 2) × batch × C Float64
 /// probabilities. Nothing grows with the number of samples except the evaluator's labels
-/// (8 bytes each). The sums equal those of one pass per model bit for bit: the same batches
-/// give the same logits, and every Float64 add happens in the same order.
+/// (8 bytes each) and one row of Float64 sums per batch (`BatchwiseSums`). The sums equal those
+/// of one pass per model bit for bit: the same batches give the same logits, and every Float64
+/// add happens in the same order.
 struct JointEvaluation {
     /// The evaluated model, `--before-bn`'s and the members' weights.
     let model: ModelParameters
@@ -60,6 +61,9 @@ struct JointEvaluation {
                     sums.modelSeconds += predict(modelPass, slot: 0)
                     if let beforeBNPass { sums.beforeBNSeconds += predict(beforeBNPass, slot: 1) }
                     for (index, pass) in memberPasses.enumerated() { memberSeconds[index] += predict(pass, slot: 2 + index) }
+                    sums.model.startBatch()
+                    if beforeBN != nil { beforeBNSums.startBatch() }
+                    fge?.startBatch()
                     for sample in 0..<rows {
                         let label = Int(labels[first + sample])
                         sums.model.add(row: row(0, sample), classes: classes, label: label, labelLogProbability: labelLogs[sample])
@@ -78,9 +82,9 @@ struct JointEvaluation {
         if let fge {
             sums.members = fge.members
             sums.curve = fge.curve
-            sums.memberPairTotalVariations = fge.memberPairTotalVariations
+            sums.memberPairTotalVariationSums = fge.memberPairTotalVariations
             sums.agreements = fge.agreements
-            sums.modelEnsembleTotalVariation = fge.modelEnsembleTotalVariation
+            sums.modelEnsembleTotalVariationSums = fge.modelEnsembleTotalVariation
             sums.memberSeconds = memberSeconds
         }
         return sums

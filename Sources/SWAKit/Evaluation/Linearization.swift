@@ -46,3 +46,24 @@ public func totalVariationSum(_ p: [Double], _ q: [Double], classes: Int) -> Dou
         }
     }
 }
+
+/// Per batch of `batchSize` samples (the first sample starting a batch), the sum over its
+/// samples of ½ Σ_c |p_c − q_c|, in sample order: the batch sums of `totalVariationSum`, which a
+/// shard keeps so that the merge adds them in batch order (`BatchwiseSums`).
+public func totalVariationBatchSums(_ p: [Double], _ q: [Double], classes: Int, batchSize: Int) -> [Double] {
+    precondition(p.count == q.count && classes > 0 && batchSize > 0, "probability tables differ in size")
+    let samples = p.count / classes
+    var sums: [Double] = []
+    sums.reserveCapacity((samples + batchSize - 1) / batchSize)
+    p.withUnsafeBufferPointer { p in
+        q.withUnsafeBufferPointer { q in
+            for sample in 0 ..< samples {
+                if sample % batchSize == 0 { sums.append(0) }
+                var distance = 0.0
+                for c in sample * classes ..< (sample + 1) * classes { distance += abs(p[c] - q[c]) }
+                sums[sums.count - 1] += distance / 2
+            }
+        }
+    }
+    return sums
+}

@@ -12,6 +12,8 @@ public struct ModelPredictions: Sendable {
     public var classes: Int
     /// Wall time of the forward passes, in seconds.
     public var seconds: Double
+    /// Samples per forward pass: the batches of `sums`.
+    public var batchSize: Int
 
     /// Runs `parameters` in inference mode over `data` (running BN statistics, dropout off),
     /// streamed in batches of `batchSize`: over the samples `samples` (a shard; all when nil),
@@ -48,11 +50,13 @@ public struct ModelPredictions: Sendable {
         self.labelLogProbabilities = labelLogProbabilities
         self.classes = classes
         self.seconds = Date().timeIntervalSince(started)
+        self.batchSize = batchSize
     }
 
-    /// The metric sums against `labels` (those of the samples predicted).
+    /// The metric sums against `labels` (those of the samples predicted), per batch of the pass.
     public func sums(labels: [Int64]) -> MetricSums {
-        MetricSums(probabilities: probabilities, classes: classes, labels: labels, labelLogProbabilities: labelLogProbabilities)
+        MetricSums(probabilities: probabilities, classes: classes, labels: labels, labelLogProbabilities: labelLogProbabilities,
+                   batchSize: batchSize)
     }
 
     /// Accuracy, NLL, ECE and Brier against `labels`.
