@@ -86,7 +86,7 @@ import Testing
                 inputs: discoverCheckpoints(sameLayout).entries, method: .weighted([1, 1, 1, 1]), destination: folder + "/lockstep.bin")).run()
             #expect(lockstep.strategy == "lockstep")
             try expectSameTensors(folder + "/lockstep.bin", HFFixtures.golden("average-all.safetensors"))
-            var request = AveragingRequest(inputs: try discoverCheckpoints(ownLayout).entries, method: .weighted([1, 1, 1, 1]),
+            let request = AveragingRequest(inputs: try discoverCheckpoints(ownLayout).entries, method: .weighted([1, 1, 1, 1]),
                                            destination: folder + "/random.safetensors", threads: 1)
             let random = try StreamingAverager(request: request).run()
             #expect(random.strategy == "random access")
