@@ -161,17 +161,16 @@ bad-inputs: deps
 # The test suite under AddressSanitizer (with LeakSanitizer) and ThreadSanitizer, tools included
 # (the end-to-end tests run the instrumented executables), each in its own build folder so that
 # the normal build stays valid (docs/RELIABILITY.md, "Sanitizers"). Slow: a full instrumented
-# build each, then the suite 3 to 10 times slower; not part of `make test`. SANITIZE_FILTER
-# narrows the suite (`make test-tsan SANITIZE_FILTER=Determinism`).
+# build each, then the suite 3 to 10 times slower; not part of `make test`. Every process's
+# reports go to a file (scripts/sanitizers/run-tests.sh), and any report fails the run.
+# SANITIZE_FILTER narrows the suite (`make test-tsan SANITIZE_FILTER=Determinism`).
 SANITIZE_FILTER ?=
 .PHONY: test-asan test-tsan
 test-asan: deps
-	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp print_suppressions=0" \
-	  $(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZE_FILTER),--filter $(SANITIZE_FILTER))
+	SWIFT="$(SWIFT)" bash scripts/sanitizers/run-tests.sh address "$(SANITIZE_FILTER)"
 
 test-tsan: deps
-	TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp" \
-	  $(SWIFT) test --sanitize=thread --build-path .build-tsan $(if $(SANITIZE_FILTER),--filter $(SANITIZE_FILTER))
+	SWIFT="$(SWIFT)" bash scripts/sanitizers/run-tests.sh thread "$(SANITIZE_FILTER)"
 
 clean:
 	rm -rf .build $(DIST_SCRATCH) dist
