@@ -79,7 +79,9 @@ for size in $sizes; do
     on_disk_mb=$(stat -c %s "${files[@]}" | awk '{ s += $1 } END { printf "%.0f", s / 1e6 }')
     payload_mb=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "bytes") printf "%.0f", $(i - 1) * '"$count"' / 1e6 }' "$work/generator.txt")
 
-    # Warm the page cache: both commands then read the inputs from memory.
+    # Write the new files back first, so that the kernel's writeback of the inputs does not
+    # run during the timed rounds; then warm the page cache: both commands read from memory.
+    sync
     cat "${files[@]}" >/dev/null
 
     zstd_command="zstd -d -c -q ${files[*]}"
