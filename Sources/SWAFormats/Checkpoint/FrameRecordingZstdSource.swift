@@ -46,13 +46,7 @@ final class FrameRecordingZstdSource: PayloadSource {
 
     init(file: InputFile) throws {
         self.file = file
-        guard let context = ZSTD_createDCtx() else { throw SWAError(file: file.path, "zstd: cannot allocate a decompression context") }
-        self.context = context
-        let limited = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, ZstdPayloadSource.maximumWindowLog)
-        guard ZSTD_isError(limited) == 0 else {
-            ZSTD_freeDCtx(context)
-            throw SWAError(file: file.path, "zstd: cannot limit the window: \(ZstdError(result: limited))")
-        }
+        context = try ZstdPayloadSource.makeDecompressionContext(for: file.path)
         inputStorage = .allocate(byteCount: ZSTD_DStreamInSize(), alignment: 16)
     }
 

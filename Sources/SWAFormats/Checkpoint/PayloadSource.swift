@@ -72,14 +72,7 @@ final class ZstdPayloadSource: PayloadSource {
 
     init(file: InputFile, alreadyRead prefix: [UInt8]) throws {
         self.file = file
-        guard let context = ZSTD_createDCtx() else { throw SWAError(file: file.path, "zstd: cannot allocate a decompression context") }
-        self.context = context
-        // Said, not assumed: the limit the window-too-large message names (docs/FORMAT.md).
-        let limited = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Self.maximumWindowLog)
-        guard ZSTD_isError(limited) == 0 else {
-            ZSTD_freeDCtx(context)
-            throw SWAError(file: file.path, "zstd: cannot limit the window: \(ZstdError(result: limited))")
-        }
+        context = try Self.makeDecompressionContext(for: file.path)
         let capacity = max(ZSTD_DStreamInSize(), prefix.count)
         inputStorage = .allocate(byteCount: capacity, alignment: 16)
         inputStorage.copyBytes(from: prefix)
@@ -89,6 +82,19 @@ final class ZstdPayloadSource: PayloadSource {
     deinit {
         ZSTD_freeDCtx(context)
         inputStorage.deallocate()
+    }
+
+    /// A decompression context whose window is limited to `maximumWindowLog`, which the caller
+    /// frees with `ZSTD_freeDCtx`; errors name `path`.
+    static func makeDecompressionContext(for path: String) throws -> OpaquePointer {
+        guard let context = ZSTD_createDCtx() else { throw SWAError(file: path, "zstd: cannot allocate a decompression context") }
+        // Said, not assumed: the limit the window-too-large message names (docs/FORMAT.md).
+        let limited = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, maximumWindowLog)
+        guard ZSTD_isError(limited) == 0 else {
+            ZSTD_freeDCtx(context)
+            throw SWAError(file: path, "zstd: cannot limit the window: \(ZstdError(result: limited))")
+        }
+        return context
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
