@@ -39,15 +39,23 @@ import Glibc
     /// A fixture checkpoint with its graph and preprocessing, read by swa-bn-update, swa-eval and swa-convert.
     static let model = "fixtures/checkpoints/ckpt-014.safetensors.zst"
 
+    /// Runs `body` with the path of an empty folder `out` inside a fresh temporary folder,
+    /// which is removed afterwards.
+    static func withOutputFolder(_ body: (String) throws -> Void) throws {
+        try TestSupport.withTemporaryDirectory { scratch in
+            let out = scratch + "/out"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+            try body(out)
+        }
+    }
+
     // MARK: - Full disk
 
     @Test("A full disk: exit 1, one line naming the output, earlier outputs untouched, nothing left",
           .enabled(if: FaultInjection.canMount, "needs root and permission to mount a tmpfs"),
           arguments: writers)
     func fullDisk(command: Command) throws {
-        try TestSupport.withTemporaryDirectory { scratch in
-            let out = scratch + "/out"
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        try Self.withOutputFolder { out in
             try FaultInjection.withTmpfs(at: out, kibibytes: 2048) {
                 try placeEarlierOutput(command, into: out)
                 try FaultInjection.fill(out)
@@ -64,9 +72,7 @@ import Glibc
           .enabled(if: FaultInjection.permissionsApply, "needs to run as a user, or as root with setpriv"),
           arguments: writers)
     func readOnlyFolder(command: Command) throws {
-        try TestSupport.withTemporaryDirectory { scratch in
-            let out = scratch + "/out"
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        try Self.withOutputFolder { out in
             try placeEarlierOutput(command, into: out)
             chmod(out, 0o555)
             defer { chmod(out, 0o755) }
@@ -79,9 +85,7 @@ import Glibc
           .enabled(if: FaultInjection.canMount, "needs root and permission to mount a tmpfs"),
           arguments: writers)
     func readOnlyFileSystem(command: Command) throws {
-        try TestSupport.withTemporaryDirectory { scratch in
-            let out = scratch + "/out"
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        try Self.withOutputFolder { out in
             try FaultInjection.withTmpfs(at: out, kibibytes: 2048) {
                 try placeEarlierOutput(command, into: out)
                 guard FaultInjection.mountTmpfs(at: out, options: "size=2048k", flags: UInt(MS_REMOUNT) | UInt(MS_RDONLY)) == 0 else {
