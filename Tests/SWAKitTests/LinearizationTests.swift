@@ -8,11 +8,12 @@ import Testing
 /// swa-eval's §3.5 check against total variations computed naively from each model's predictions.
 @Suite("Linearization")
 struct LinearizationTests {
-    @Test("Mean total variation ½‖p − q‖₁ on hand-made tables")
+    @Test("Total variation ½‖p − q‖₁ summed per batch, on hand-made tables")
     func totalVariation() {
         // Sample 1: ½(0.5 + 0.5) = 0.5; sample 2: identical, 0.
-        #expect(meanTotalVariation([1, 0, 0.3, 0.7], [0.5, 0.5, 0.3, 0.7], classes: 2) == 0.25)
-        #expect(meanTotalVariation([], [], classes: 3) == 0)
+        #expect(totalVariationBatchSums([1, 0, 0.3, 0.7], [0.5, 0.5, 0.3, 0.7], classes: 2, batchSize: 2) == [0.5])
+        #expect(totalVariationBatchSums([1, 0, 0.3, 0.7], [0.5, 0.5, 0.3, 0.7], classes: 2, batchSize: 1) == [0.5, 0])
+        #expect(totalVariationBatchSums([], [], classes: 3, batchSize: 4) == [])
     }
 
     @Test("swa-eval's linearization equals the naive computation from the model's and the members' predictions")

@@ -66,22 +66,15 @@ struct FGERunningSums {
             for c in 0..<classes { ensemble[c] = running[c] / Double(k + 1) }
             ensemble.withUnsafeBufferPointer { curve[k].add(row: $0.baseAddress!, classes: classes, label: label, labelLogProbability: nil) }
             for earlier in 0..<k {
-                memberPairTotalVariations.add(Self.totalVariation(member(earlier), p, classes: classes), to: pair)
+                memberPairTotalVariations.add(totalVariation(member(earlier), p, classes: classes), to: pair)
                 pair += 1
             }
         }
         // `ensemble` now holds all K members' mean, the ensemble the model is compared with.
         ensemble.withUnsafeBufferPointer { all in
             if Self.topClass(model, classes: classes) == Self.topClass(all.baseAddress!, classes: classes) { agreements += 1 }
-            modelEnsembleTotalVariation.add(Self.totalVariation(model, all.baseAddress!, classes: classes), to: 0)
+            modelEnsembleTotalVariation.add(totalVariation(model, all.baseAddress!, classes: classes), to: 0)
         }
-    }
-
-    /// ½ Σ_c |p_c − q_c|, summed over c in order as `totalVariationSum` does.
-    private static func totalVariation(_ p: UnsafePointer<Double>, _ q: UnsafePointer<Double>, classes: Int) -> Double {
-        var distance = 0.0
-        for c in 0..<classes { distance += abs(p[c] - q[c]) }
-        return distance / 2
     }
 
     /// The top class, ties to the lowest (as `topClassAgreementCount`).

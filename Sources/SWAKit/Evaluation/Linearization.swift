@@ -21,35 +21,18 @@ public struct Linearization: Codable, Sendable, Equatable {
     }
 }
 
-/// The mean over samples of the total-variation distance ½ Σ_c |p_c − q_c| between two
-/// probability tables `[samples, classes]` (rows summing to 1), accumulated in Double in sample
-/// order; 0 for no samples.
-public func meanTotalVariation(_ p: [Double], _ q: [Double], classes: Int) -> Double {
-    let samples = p.count / max(classes, 1)
-    guard samples > 0 else { return 0 }
-    return totalVariationSum(p, q, classes: classes) / Double(samples)
-}
-
-/// The sum over samples of ½ Σ_c |p_c − q_c| (`meanTotalVariation` before its division), in sample order.
-public func totalVariationSum(_ p: [Double], _ q: [Double], classes: Int) -> Double {
-    precondition(p.count == q.count && classes > 0, "probability tables differ in size")
-    let samples = p.count / classes
-    return p.withUnsafeBufferPointer { p in
-        q.withUnsafeBufferPointer { q in
-            var total = 0.0
-            for sample in 0 ..< samples {
-                var distance = 0.0
-                for c in sample * classes ..< (sample + 1) * classes { distance += abs(p[c] - q[c]) }
-                total += distance / 2
-            }
-            return total
-        }
-    }
+/// ½ Σ_c |p_c − q_c| between two probability rows of `classes` values, summed over c in order:
+/// the one way every total variation of swa-eval is computed, so that the joint pass
+/// (`FGERunningSums`) and the per-model pass (`totalVariationBatchSums`) agree bit for bit.
+func totalVariation(_ p: UnsafePointer<Double>, _ q: UnsafePointer<Double>, classes: Int) -> Double {
+    var distance = 0.0
+    for c in 0 ..< classes { distance += abs(p[c] - q[c]) }
+    return distance / 2
 }
 
 /// Per batch of `batchSize` samples (the first sample starting a batch), the sum over its
-/// samples of ½ Σ_c |p_c − q_c|, in sample order: the batch sums of `totalVariationSum`, which a
-/// shard keeps so that the merge adds them in batch order (`BatchwiseSums`).
+/// samples of ½ Σ_c |p_c − q_c| between two probability tables `[samples, classes]`, in sample
+/// order: what a shard keeps so that the merge adds them in batch order (`BatchwiseSums`).
 public func totalVariationBatchSums(_ p: [Double], _ q: [Double], classes: Int, batchSize: Int) -> [Double] {
     precondition(p.count == q.count && classes > 0 && batchSize > 0, "probability tables differ in size")
     let samples = p.count / classes
@@ -59,9 +42,7 @@ public func totalVariationBatchSums(_ p: [Double], _ q: [Double], classes: Int, 
         q.withUnsafeBufferPointer { q in
             for sample in 0 ..< samples {
                 if sample % batchSize == 0 { sums.append(0) }
-                var distance = 0.0
-                for c in sample * classes ..< (sample + 1) * classes { distance += abs(p[c] - q[c]) }
-                sums[sums.count - 1] += distance / 2
+                sums[sums.count - 1] += totalVariation(p.baseAddress! + sample * classes, q.baseAddress! + sample * classes, classes: classes)
             }
         }
     }
