@@ -50,8 +50,8 @@ say() { printf 'bench-forward: %s\n' "$*" >&2; }
 
 . "$here/bench-common.sh"
 require_tools hyperfine zstd time
-if ! python3 -c 'import torch, numpy, safetensors, sklearn' 2>/dev/null; then
-    say "python3 with torch, numpy, safetensors and scikit-learn (the fixture model's script) is needed for the PyTorch side"
+if ! python3 -c 'import torch, numpy, safetensors, sklearn, zstandard' 2>/dev/null; then
+    say "python3 with torch, numpy, safetensors, scikit-learn and zstandard (the fixture model's script) is needed for the PyTorch side"
     exit 1
 fi
 

@@ -152,22 +152,36 @@ struct OneDNNConvolutionTests {
         #expect(ConvolutionBackendPolicy.dnnl.backend(for: g, height: 32, width: 32) == .oneDNN(.blocked))
     }
 
-    @Test("auto keeps im2col + sgemm on every layer (oneDNN measured no consistent win on AVX2)")
+    @Test("auto: oneDNN for the spatial kernels on AVX-512, im2col + sgemm for 1×1 and everywhere on AVX2")
     func autoRule() throws {
         func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, groups: Int = 1) -> Conv2dGeometry {
             Conv2dGeometry(inChannels: i, outChannels: o, kernelHeight: k, kernelWidth: k, strideY: stride, strideX: stride,
                            paddingY: k / 2, paddingX: k / 2, groups: groups)
         }
         let rule = ConvolutionBackendPolicy.prefersOneDNN
-        for isa in ["avx2", "avx512_core", "sse41"] {
-            #expect(!rule(conv(64, 64, 3), 32, 32, isa))
-            #expect(!rule(conv(160, 160, 3), 32, 32, isa))
-            #expect(!rule(conv(64, 256, 1), 32, 32, isa))
+        for isa in ["avx2", "avx2_vnni", "avx", "sse41"] {
+            #expect(!rule(conv(64, 64, 3), 32, 32, isa), "\(isa)")
+            #expect(!rule(conv(160, 160, 3), 32, 32, isa), "\(isa)")
+            #expect(!rule(conv(64, 256, 1), 32, 32, isa), "\(isa)")
         }
-        // Every preset's layers under auto, blas and dnnl.
+        for isa in ["avx512_core", "avx512_core_vnni", "avx512_core_bf16", "avx512_core_amx"] {
+            #expect(rule(conv(64, 64, 3), 32, 32, isa), "\(isa)")
+            #expect(rule(conv(160, 320, 3, stride: 2), 32, 32, isa), "\(isa)")
+            #expect(rule(conv(3, 8, 7, stride: 2), 40, 40, isa), "\(isa): a 7×7 stem")
+            #expect(rule(conv(48, 48, 5, groups: 48), 10, 10, isa), "\(isa): a 5×5 depthwise layer")
+            #expect(!rule(conv(64, 256, 1), 32, 32, isa), "\(isa): 1×1 stays on sgemm")
+            #expect(!rule(conv(320, 640, 1, stride: 2), 16, 16, isa), "\(isa): 1×1 stays on sgemm")
+        }
+        // Every preset's layers under auto (on this machine's ISA), blas and dnnl.
         for preset in ["vgg16bn", "wrn28x10", "preresnet164"] {
             let graph = try ArchitecturePreset(name: preset).graph(classes: 10)
-            #expect(ConvolutionLayers(graph: graph, policy: .auto).backends.values.allSatisfy { $0 == .blas }, "\(preset)")
+            let backends = ConvolutionLayers(graph: graph, policy: .auto).backends
+            for (index, backend) in backends {
+                guard case let .conv2d(geometry, _) = graph.nodes[index].operation else { continue }
+                let plane = graph.shapes[graph.nodes[index].inputs[0]]!
+                let expected: ConvolutionBackend = rule(geometry, plane[1], plane[2], OneDNN.isa) ? .oneDNN(.blocked) : .blas
+                #expect(backend == expected, "\(preset) \(graph.nodes[index].name) on \(OneDNN.isa)")
+            }
             #expect(!ConvolutionLayers(graph: graph, policy: .blas).usesOneDNN)
             #expect(ConvolutionLayers(graph: graph, policy: .dnnl).backends.values.allSatisfy { $0 == .oneDNN(.blocked) })
         }

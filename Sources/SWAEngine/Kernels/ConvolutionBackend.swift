@@ -65,19 +65,23 @@ public enum ConvolutionBackendPolicy: String, Sendable, CaseIterable {
 
     /// Whether oneDNN (blocked layouts, direct JIT kernels) measured consistently faster than
     /// im2col + sgemm for this shape on a CPU where oneDNN reports `isa` (docs/PERFORMANCE.md,
-    /// "oneDNN convolutions", `make bench-dnnl`). Nowhere, so far:
+    /// "oneDNN convolutions", `make bench-dnnl`):
     ///
-    /// - AVX2 (AMD EPYC, 2 shared cores, 2026-12-02): oneDNN won some wide 3×3 stride-1 layers
-    ///   (VGG16's 64→64 at 32×32 by 1.42x, 64→128 at 16×16 by 1.27x, WRN-28-10's 320→320 at
-    ///   16×16 by 1.07x) and lost others of the same kind (WRN-28-10's 160→160 at 32×32, its most
-    ///   frequent layer, by 1.30x; 128→128 at 16×16), every 1×1 and strided layer, the first
-    ///   layers, and most small family layers, where its two reorders per layer weigh more than
-    ///   the product and its OpenMP threads stall when the cores are shared (a descheduled thread
-    ///   holds up the whole layer: 60–250 ms for layers im2col does in under 1 ms). No rule
-    ///   over the shape separates its wins from its losses, so `auto` keeps im2col + sgemm.
-    /// - AVX-512: not measured (no such machine here); `auto` keeps im2col + sgemm until
-    ///   `make bench-dnnl` on one says otherwise. This function is where that answer goes.
+    /// - AVX-512 (`avx512_core` and up; AMD EPYC with AVX-512, 2 free cores, 2026-12-02): every
+    ///   convolution with a kernel larger than 1×1. oneDNN's `brgconv:avx512_core` beat im2col
+    ///   on every 3×3 layer of PreResNet-20/164, VGG16-BN and WRN-28-10 with ≥ 16 input
+    ///   channels: by 1.1–3.1x against OpenBLAS's AVX-512 (SkylakeX) kernels and 1.4–4.5x
+    ///   against its AVX2 (Haswell) ones, reorders included, and on the families' 3×3, 5×5 and
+    ///   7×7, grouped and depthwise layers by 1.3–29x. The first layers (3 input channels) were
+    ///   a tie either way. 1×1 layers stay on sgemm: there the blocked layout's two reorders
+    ///   cost more than the product saves (0.5–0.9x).
+    /// - AVX2 (AMD EPYC, 2 shared cores): oneDNN won some wide 3×3 stride-1 layers and lost
+    ///   others of the same kind, every 1×1 and strided layer, and most small family layers,
+    ///   where its OpenMP threads stall when the cores are shared (a descheduled thread holds up
+    ///   the whole layer). No rule over the shape separated its wins from its losses, so `auto`
+    ///   keeps im2col + sgemm there.
     static func prefersOneDNN(_ geometry: Conv2dGeometry, height: Int, width: Int, isa: String) -> Bool {
-        false
+        guard isa.hasPrefix("avx512_core") else { return false }
+        return geometry.kernelHeight * geometry.kernelWidth > 1
     }
 }

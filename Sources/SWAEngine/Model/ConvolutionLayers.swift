@@ -10,6 +10,8 @@ final class ConvolutionLayers {
     /// Per node index: the backend, for conv2d nodes only.
     let backends: [Int: ConvolutionBackend]
     private var primitives: [Key: OneDNNConvolution] = [:]
+    /// The staged activations of every primitive: layers run one at a time.
+    private let staging = OneDNNStagingArea()
     /// Shapes oneDNN declined (no implementation): they run on `conv2d`.
     private var declined: Set<Key> = []
 
@@ -39,7 +41,7 @@ final class ConvolutionLayers {
         if let primitive = primitives[key] { return primitive }
         guard !declined.contains(key) else { return nil }
         guard let primitive = OneDNNConvolution(geometry: geometry, batch: batch, height: height, width: width,
-                                                hasBias: hasBias, layout: layout) else {
+                                                hasBias: hasBias, layout: layout, staging: staging) else {
             declined.insert(key)
             return nil
         }

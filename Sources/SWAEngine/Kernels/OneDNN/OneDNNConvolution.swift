@@ -16,7 +16,7 @@ import CDNNL
 ///
 /// oneDNN runs each call on its OpenMP threads (`OneDNN.maximumThreads`); the output does not
 /// depend on how many (tested bit for bit; docs/PERFORMANCE.md). Not for concurrent use: a
-/// `run` at a time per instance.
+/// `run` at a time per instance, and per `OneDNNStagingArea` among the primitives sharing one.
 public final class OneDNNConvolution {
     /// Where the activations and weights live while oneDNN computes.
     public enum Layout: String, Sendable, CaseIterable {
@@ -40,8 +40,10 @@ public final class OneDNNConvolution {
     // Memory objects over the caller's buffers (handles set at every run).
     private let userSource: dnnl_memory_t, userWeights: dnnl_memory_t, userDestination: dnnl_memory_t
     private let biasMemory: dnnl_memory_t?
-    // With `.blocked`: oneDNN's own buffers and the reorders between them and ours.
+    // With `.blocked`: oneDNN's own buffers and the reorders between them and ours. The weights'
+    // buffer is this primitive's own; the activations' are borrowed from `staging` at each run.
     private let sourceStage: StagedBuffer?, weightStage: StagedBuffer?, destinationStage: StagedBuffer?
+    private let staging: OneDNNStagingArea
     /// The weights last reordered into `weightStage` (the caller's weights never change under a pointer).
     private var preparedWeights: UnsafePointer<Float>?
 
@@ -51,8 +53,11 @@ public final class OneDNNConvolution {
     ///   - hasBias: whether `run` will pass a bias `[outC]`.
     ///   - accumulatesIntoOutput: add the output's previous contents (fused residual add).
     ///   - relu: clamp the result at 0 (fused ReLU), after the addition.
+    ///   - staging: where the blocked layout's activations are staged; primitives that run one
+    ///     after another (the layers of one forward pass) share one, so that memory is the
+    ///     largest layer's, not the sum over layers. A primitive of its own by default.
     public init?(geometry: Conv2dGeometry, batch: Int, height: Int, width: Int, hasBias: Bool, layout: Layout = .plain,
-                 accumulatesIntoOutput: Bool = false, relu: Bool = false) {
+                 accumulatesIntoOutput: Bool = false, relu: Bool = false, staging: OneDNNStagingArea = OneDNNStagingArea()) {
         guard let engine = OneDNN.engine, batch > 0 else { return nil }
         let (outputHeight, outputWidth) = geometry.validatedOutputSize(height: height, width: width)
         self.geometry = geometry
@@ -62,6 +67,7 @@ public final class OneDNNConvolution {
         self.layout = layout
         self.hasBias = hasBias
         self.accumulatesIntoOutput = accumulatesIntoOutput
+        self.staging = staging
 
         let g = geometry
         let grouped = g.groups > 1
@@ -129,11 +135,11 @@ public final class OneDNNConvolution {
         userDestination = makeMemory(userDestinationDesc, engine)
         biasMemory = hasBias ? makeMemory(biasDesc, engine) : nil
         sourceStage = StagedBuffer(ours: userSourceDesc, theirs: sourceDesc, engine: engine, toTheirs: true,
-                                   alsoBack: false)
+                                   alsoBack: false, ownsStorage: false)
         weightStage = StagedBuffer(ours: userWeightDesc, theirs: weightDesc, engine: engine, toTheirs: true,
-                                   alsoBack: false)
+                                   alsoBack: false, ownsStorage: true)
         destinationStage = StagedBuffer(ours: userDestinationDesc, theirs: destinationDesc, engine: engine,
-                                        toTheirs: false, alsoBack: accumulatesIntoOutput)
+                                        toTheirs: false, alsoBack: accumulatesIntoOutput, ownsStorage: false)
     }
 
     deinit {
@@ -155,6 +161,10 @@ public final class OneDNNConvolution {
         setHandle(userWeights, weight)
         setHandle(userDestination, output)
         if let biasMemory, let bias { setHandle(biasMemory, bias) }
+        if let sourceStage { setHandle(sourceStage.memory, staging.buffer(.source, byteCount: sourceStage.byteCount)) }
+        if let destinationStage {
+            setHandle(destinationStage.memory, staging.buffer(.destination, byteCount: destinationStage.byteCount))
+        }
         if let weightStage, preparedWeights != weight {
             weightStage.reorder(from: userWeights, stream: stream)
             preparedWeights = weight
@@ -175,21 +185,56 @@ public final class OneDNNConvolution {
 
 // MARK: - Staging between our layouts and oneDNN's
 
+/// Buffers for the activations of blocked-layout convolutions that run one at a time: one for
+/// the staged input and one for the staged output, each grown to the largest asked for and
+/// kept. The layers of a forward pass share one (`ConvolutionLayers`), so staging costs the
+/// largest layer's input and output (168 MB for WRN-28-10 at batch 128) instead of every
+/// layer's (about 4 GB), and their pages are faulted in once instead of once per layer.
+public final class OneDNNStagingArea {
+    /// The two buffers a convolution needs at once.
+    enum Slot: Int { case source, destination }
+
+    private var buffers: [UnsafeMutableRawPointer?] = [nil, nil]
+    private var capacities = [0, 0]
+
+    /// An empty area; buffers are allocated on first use.
+    public init() {}
+
+    deinit { for buffer in buffers { buffer?.deallocate() } }
+
+    /// The slot's buffer, at least `byteCount` bytes, 64-byte aligned; its contents are not kept
+    /// when it grows.
+    func buffer(_ slot: Slot, byteCount: Int) -> UnsafeMutableRawPointer {
+        let index = slot.rawValue
+        if capacities[index] < byteCount {
+            buffers[index]?.deallocate()
+            buffers[index] = .allocate(byteCount: byteCount, alignment: 64)
+            capacities[index] = byteCount
+        }
+        return buffers[index]!
+    }
+}
+
 /// A buffer in oneDNN's chosen layout with the reorders between it and ours; created only
 /// when the two layouts differ.
 private final class StagedBuffer {
     let memory: dnnl_memory_t
-    private let storage: UnsafeMutableRawPointer
+    /// Bytes the buffer in oneDNN's layout takes.
+    let byteCount: Int
+    /// The buffer, when this stage owns one; else the caller points `memory` at one before each use.
+    private let storage: UnsafeMutableRawPointer?
     private let forward: dnnl_primitive_t?, backward: dnnl_primitive_t?
 
     /// nil when `theirs` equals `ours` (no staging needed). `toTheirs`: the main reorder goes
     /// ours → theirs (inputs), else theirs → ours (outputs); `alsoBack` adds the other one.
-    init?(ours: dnnl_memory_desc_t, theirs: dnnl_memory_desc_t, engine: dnnl_engine_t, toTheirs: Bool, alsoBack: Bool) {
+    init?(ours: dnnl_memory_desc_t, theirs: dnnl_memory_desc_t, engine: dnnl_engine_t, toTheirs: Bool, alsoBack: Bool,
+          ownsStorage: Bool) {
         var ours = ours, theirs = theirs
         guard dnnl_memory_desc_equal(&ours, &theirs) == 0 else { return nil }
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(64, dnnl_memory_desc_get_size(&theirs)), alignment: 64)
+        byteCount = max(64, dnnl_memory_desc_get_size(&theirs))
+        storage = ownsStorage ? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64) : nil
         memory = makeMemory(theirs, engine)
-        setHandle(memory, storage)
+        if let storage { setHandle(memory, storage) }
         let intoTheirs = makeReorder(from: ours, to: theirs, engine)
         let intoOurs = makeReorder(from: theirs, to: ours, engine)
         forward = toTheirs ? intoTheirs : intoOurs
@@ -201,7 +246,7 @@ private final class StagedBuffer {
         dnnl_primitive_destroy(forward)
         if let backward { dnnl_primitive_destroy(backward) }
         dnnl_memory_destroy(memory)
-        storage.deallocate()
+        storage?.deallocate()
     }
 
     /// Ours → theirs for an input stage.
