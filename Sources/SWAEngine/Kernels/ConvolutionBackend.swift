@@ -73,8 +73,9 @@ public enum ConvolutionBackendPolicy: String, Sendable, CaseIterable {
     ///   channels: by 1.1–3.1x against OpenBLAS's AVX-512 (SkylakeX) kernels and 1.4–4.5x
     ///   against its AVX2 (Haswell) ones, reorders included, and on the families' 3×3, 5×5 and
     ///   7×7, grouped and depthwise layers by 1.3–29x. The first layers (3 input channels) were
-    ///   a tie either way. 1×1 layers stay on sgemm: there the blocked layout's two reorders
-    ///   cost more than the product saves (0.5–0.9x).
+    ///   a tie either way. 1×1 layers stay on sgemm: oneDNN blocked was mixed there (0.48–1.61x
+    ///   against SkylakeX's sgemm, 0.6–1.9x against Haswell's), slower on the large planes,
+    ///   where reordering big activations costs more than the product saves.
     /// - AVX2 (AMD EPYC, 2 shared cores): oneDNN won some wide 3×3 stride-1 layers and lost
     ///   others of the same kind, every 1×1 and strided layer, and most small family layers,
     ///   where its OpenMP threads stall when the cores are shared (a descheduled thread holds up
